@@ -1,0 +1,40 @@
+# Two commands are all a fresh machine needs: `make demo` and `make test`.
+# Both create .venv (once; again only when a pyproject.toml changes) and install into it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PLUGINS := $(sort $(wildcard plugins/*/pyproject.toml))
+PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(PLUGINS))
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: demo test lint docs bench bench-quick clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "xaikit needs Python >= 3.10, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml $(PLUGINS)
+	$(BIN)/python -m pip install --quiet -e ".[test,viz]" $(addprefix -e ,$(PLUGIN_DIRS))
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/xaikit demo --out demo-output
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests $(PLUGIN_DIRS)
+
+lint: $(STAMP)
+	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/ruff check xaikit tests plugins benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/run.py --quick
+
+clean:
+	rm -rf $(VENV) demo-output site build *.egg-info

@@ -1,0 +1,91 @@
+"""xaikit: attribution methods for Keras 3 models on TensorFlow, open to plugins.
+
+Quick start::
+
+    import xaikit
+    explainer = xaikit.IntegratedGradients(model, steps=64)
+    explanation = explainer.explain(images, targets=labels)
+    explanation.attributions        # (N, H, W, C)
+    explanation.convergence_delta   # (N,): sum(attributions) - (f(x) - f(baseline))
+"""
+
+from ._backend import check_backend
+
+check_backend()
+
+from . import axioms, testing  # noqa: E402
+from .engine import BatchResult  # noqa: E402
+from .errors import (  # noqa: E402
+    BackendError,
+    InputError,
+    NoGuidableActivationError,
+    PluginError,
+    PluginWarning,
+    UnknownNameError,
+    XaikitError,
+)
+from .explainer import DEFAULT_BATCH_SIZE, Explainer  # noqa: E402
+from .explanation import Explanation  # noqa: E402
+from .methods import (  # noqa: E402
+    GuidedBackprop,
+    IntegratedGradients,
+    PathIntegral,
+    RandomBaselineIG,
+    Saliency,
+)
+from .registry import (  # noqa: E402
+    Registry,
+    get_explainer,
+    get_registry,
+    hookimpl,
+    get_metric,
+    list_methods,
+    list_metrics,
+    list_operators,
+    list_reducers,
+    register_method,
+    register_metric,
+    register_operator,
+    register_plugin,
+    register_reducer,
+    unregister_plugin,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "DEFAULT_BATCH_SIZE",
+    "Explainer",
+    "Explanation",
+    "BatchResult",
+    "Saliency",
+    "GuidedBackprop",
+    "PathIntegral",
+    "IntegratedGradients",
+    "RandomBaselineIG",
+    "Registry",
+    "hookimpl",
+    "get_explainer",
+    "get_registry",
+    "list_methods",
+    "list_operators",
+    "list_reducers",
+    "list_metrics",
+    "get_metric",
+    "register_metric",
+    "register_plugin",
+    "unregister_plugin",
+    "register_method",
+    "register_operator",
+    "register_reducer",
+    "axioms",
+    "testing",
+    "XaikitError",
+    "InputError",
+    "UnknownNameError",
+    "PluginError",
+    "PluginWarning",
+    "NoGuidableActivationError",
+    "BackendError",
+]

@@ -1,0 +1,177 @@
+"""Compiled gradient kernels shared by all gradient-based methods.
+
+Every kernel is a ``tf.function`` with an input signature whose batch dimension is dynamic,
+traced once per (model, operator, sample shape) and reused for every call and every chunk
+size: no retracing on small calls, no padding on the last chunk.
+
+The path kernel evaluates integrated-gradients-style integrals for n samples, R baselines per
+sample and S path points. The n x R x S (sample, baseline, point) triples are flattened into
+rows and processed in chunks of ``chunk`` rows inside one ``tf.while_loop``; each chunk's
+weighted gradients are added to a running sum of shape (n, ...). Peak memory is therefore
+O(chunk x sample size) + O(n x sample size), whatever S and R are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+import tensorflow as tf
+
+__all__ = [
+    "BatchResult",
+    "GradientFn",
+    "gradient_fn",
+    "forward_fn",
+    "predict_fn",
+    "path_fn",
+]
+
+# (points (n, ...), targets (n, K)) -> (gradients (n, ...), scores (n,))
+GradientFn = Callable[[tf.Tensor, tf.Tensor], "tuple[tf.Tensor, tf.Tensor]"]
+
+
+@attrs.frozen
+class BatchResult:
+    """What a method's ``explain_batch`` may return instead of a bare attributions tensor.
+
+    Attributes:
+        attributions: (n, ...) attributions, the inputs' shape.
+        scores: (n,) operator scores at the inputs, when the method computed them anyway
+            (saves the base class a forward pass).
+        baseline_scores: (n,) mean operator score at the baselines, for path methods; makes
+            the Explanation carry a ``convergence_delta``.
+    """
+
+    attributions: tf.Tensor
+    scores: tf.Tensor | None = None
+    baseline_scores: tf.Tensor | None = None
+
+
+def _specs(sample_shape: Sequence[int], num_outputs: int, dtype: tf.DType) -> list:
+    return [
+        tf.TensorSpec((None, *sample_shape), dtype, name="inputs"),
+        tf.TensorSpec((None, num_outputs), dtype, name="targets"),
+    ]
+
+
+def _raw_gradients(model: Any, operator: Callable) -> GradientFn:
+    def gradients(points: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            tape.watch(points)
+            scores = operator(model, points, targets)
+        grads = tape.gradient(
+            scores, points, unconnected_gradients=tf.UnconnectedGradients.ZERO
+        )
+        return grads, scores
+
+    return gradients
+
+
+def gradient_fn(
+    model: Any, operator: Callable, sample_shape: Sequence[int], num_outputs: int, dtype: tf.DType
+) -> GradientFn:
+    """Compiled ``(inputs, targets) -> (d score / d inputs, score)`` for a batch of any size.
+
+    The function is traced now, so code that changes the model for tracing (guided
+    backpropagation) only has to hold its change while this function runs.
+    """
+    fn = tf.function(
+        _raw_gradients(model, operator), input_signature=_specs(sample_shape, num_outputs, dtype)
+    )
+    return fn.get_concrete_function()
+
+
+def forward_fn(
+    model: Any, operator: Callable, sample_shape: Sequence[int], num_outputs: int, dtype: tf.DType
+) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
+    """Compiled ``(inputs, targets) -> scores (n,)``, forward pass only."""
+
+    def scores(points: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        return operator(model, points, targets)
+
+    fn = tf.function(scores, input_signature=_specs(sample_shape, num_outputs, dtype))
+    return fn.get_concrete_function()
+
+
+def predict_fn(
+    model: Any, sample_shape: Sequence[int], dtype: tf.DType
+) -> Callable[[tf.Tensor], tf.Tensor]:
+    """Compiled ``inputs -> model outputs``, for choosing default targets."""
+    from .operators import model_outputs
+
+    def predict(points: tf.Tensor) -> tf.Tensor:
+        return model_outputs(model, points)
+
+    spec = tf.TensorSpec((None, *sample_shape), dtype, name="inputs")
+    return tf.function(predict, input_signature=[spec]).get_concrete_function()
+
+
+def path_fn(
+    model: Any, operator: Callable, sample_shape: Sequence[int], num_outputs: int, dtype: tf.DType
+) -> Callable[..., tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
+    """Compiled path integral over straight lines from baselines to inputs.
+
+    The returned function takes
+
+    * ``inputs`` (n, ...), ``baselines`` (n, R, ...), ``targets`` (n, K),
+    * ``alphas`` and ``weights`` (S,): the quadrature rule (weights summing to 1),
+    * ``chunk``: an int32 scalar, the number of rows evaluated at once,
+
+    and returns ``(attributions, start_scores, end_scores)``:
+
+    * attributions (n, ...) = mean over r of (x - b_r) * sum_k w_k grad f(b_r + a_k (x - b_r)),
+    * start_scores (n,): mean over r of f(b_r), summed over rows where alpha == 0 (zero if the
+      rule has no such node), and end_scores (n,): f(x) likewise from rows where alpha == 1.
+    """
+    gradients = _raw_gradients(model, operator)
+    rank = len(sample_shape)
+
+    def integrate(inputs, baselines, targets, alphas, weights, chunk):
+        n = tf.shape(inputs)[0]
+        runs = tf.shape(baselines)[1]
+        steps = tf.size(alphas)
+        per_sample = runs * steps
+        total = n * per_sample
+        inv_runs = 1.0 / tf.cast(runs, dtype)
+        expand = [-1] + [1] * rank
+
+        def body(start, acc, start_sum, end_sum):
+            rows = tf.range(start, tf.minimum(start + chunk, total))
+            sample = rows // per_sample
+            run = (rows // steps) % runs
+            point = rows % steps
+            x = tf.gather(inputs, sample)
+            delta = x - tf.gather_nd(baselines, tf.stack([sample, run], axis=1))
+            alpha = tf.gather(alphas, point)
+            grads, scores = gradients(
+                x - tf.reshape(1.0 - alpha, expand) * delta, tf.gather(targets, sample)
+            )
+            weight = tf.reshape(tf.gather(weights, point) * inv_runs, expand)
+            acc += tf.math.unsorted_segment_sum(weight * delta * grads, sample, n)
+            scores = scores * inv_runs
+            zero = tf.cast(tf.equal(alpha, 0.0), dtype)
+            one = tf.cast(tf.equal(alpha, 1.0), dtype)
+            start_sum += tf.math.unsorted_segment_sum(scores * zero, sample, n)
+            end_sum += tf.math.unsorted_segment_sum(scores * one, sample, n)
+            return start + chunk, acc, start_sum, end_sum
+
+        zeros_n = tf.zeros([n], dtype)
+        _, acc, start_sum, end_sum = tf.while_loop(
+            lambda start, *_: start < total,
+            body,
+            (tf.constant(0), tf.zeros_like(inputs), zeros_n, zeros_n),
+            parallel_iterations=1,
+        )
+        return acc, start_sum, end_sum
+
+    specs = [
+        tf.TensorSpec((None, *sample_shape), dtype, name="inputs"),
+        tf.TensorSpec((None, None, *sample_shape), dtype, name="baselines"),
+        tf.TensorSpec((None, num_outputs), dtype, name="targets"),
+        tf.TensorSpec((None,), dtype, name="alphas"),
+        tf.TensorSpec((None,), dtype, name="weights"),
+        tf.TensorSpec((), tf.int32, name="chunk"),
+    ]
+    return tf.function(integrate, input_signature=specs).get_concrete_function()

@@ -1,0 +1,55 @@
+"""Exception and warning types raised by xaikit.
+
+Every error raised because of something a user passed derives from :class:`XaikitError`, and
+also from the built-in type a Python programmer would expect (``ValueError`` for a bad value,
+``LookupError`` for an unknown name), so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "XaikitError",
+    "InputError",
+    "UnknownNameError",
+    "PluginError",
+    "NoGuidableActivationError",
+    "BackendError",
+    "PluginWarning",
+]
+
+
+class XaikitError(Exception):
+    """Base class of all xaikit errors."""
+
+
+class InputError(XaikitError, ValueError):
+    """An argument (inputs, targets, a parameter) has the wrong shape, type or value.
+
+    The message names the argument, what was expected and what came.
+    """
+
+
+class UnknownNameError(XaikitError, LookupError):
+    """A method, operator, reducer or metric name is not registered.
+
+    The message lists the registered names.
+    """
+
+    def __str__(self) -> str:  # LookupError would quote the message like a KeyError
+        return str(self.args[0]) if self.args else ""
+
+
+class PluginError(XaikitError):
+    """A plugin is malformed, or two plugins claim the same name."""
+
+
+class NoGuidableActivationError(XaikitError, ValueError):
+    """Guided backpropagation found no ReLU-family activation it could guide."""
+
+
+class BackendError(XaikitError, ImportError):
+    """Keras runs on a backend other than TensorFlow."""
+
+
+class PluginWarning(UserWarning):
+    """An installed plugin could not be loaded and was skipped."""

@@ -1,0 +1,277 @@
+"""The :class:`Explainer` base class: the ``explain`` template every method shares.
+
+``explain(inputs, targets)`` is written once, here. It coerces and validates the inputs and
+targets, lets the method prepare per-sample arrays (baselines, ...), splits the samples into
+chunks of ``batch_size``, calls the method's one hook, :meth:`Explainer.explain_batch`, on
+each chunk (tensors in, tensors out), applies the reducer and builds the
+:class:`~xaikit.explanation.Explanation`.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar
+
+import attrs
+import numpy as np
+import tensorflow as tf
+
+from . import engine
+from .engine import BatchResult
+from .errors import InputError
+from .explanation import Explanation
+from .inputs import check_inputs, coerce_inputs, coerce_targets, model_input_shape
+from .operators import Operator
+from .reducers import Reducer, apply_reducer
+
+__all__ = ["Explainer", "DEFAULT_BATCH_SIZE", "positive_int", "reducer_field"]
+
+#: Default number of rows (samples, or samples x path points) evaluated at once.
+DEFAULT_BATCH_SIZE = 64
+
+
+def positive_int(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """attrs validator: an integer >= 1 (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{attribute.name}: expected an integer >= 1, got {value!r}")
+
+
+def _check_model(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not callable(value):
+        raise InputError(f"model: expected a Keras model, got {type(value).__name__}")
+    model_input_shape(value)  # refuses multi-input models with a clear message
+
+
+def _check_operator(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    from .registry import resolve_operator
+
+    resolve_operator(value)
+
+
+def _check_reducer(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    from .registry import resolve_reducer
+
+    resolve_reducer(value)
+
+
+def reducer_field(default: str | None) -> Any:
+    """The ``reducer`` field with another default, for subclasses (Saliency uses 'max')."""
+    return attrs.field(default=default, validator=_check_reducer)
+
+
+@attrs.frozen(kw_only=True)
+class Explainer(abc.ABC):
+    """Base class of attribution methods.
+
+    Args:
+        model: a Keras 3 model with one input and one output tensor (the only positional
+            argument).
+        batch_size: how many rows are evaluated at once: samples for single-pass methods,
+            (sample, path point) pairs for path methods. Bounds memory; default 64.
+        operator: which scalar of the model's output is explained: a registered name
+            ('classification', 'regression', 'logits', ...) or a callable
+            ``(model, inputs, targets) -> scores (N,)``.
+        reducer: how the channel axis of (N, T, C) / (N, H, W, C) attributions is folded: a
+            registered name ('mean', 'max', 'min', 'sum', 'absmax', 'l2', 'none'), a callable
+            ``(N, ..., C) -> (N, ...)``, or None to keep the inputs' shape.
+
+    A subclass implements :meth:`explain_batch` and nothing else; it may also override
+    :meth:`prepare` (per-sample arrays such as baselines) and :meth:`tracing_context`
+    (changes to the model that must hold while its gradient kernel is compiled). The
+    constructor only validates and stores; ``attrs.evolve(explainer, steps=100)`` clones.
+    """
+
+    #: Registered name, recorded in ``Explanation.method`` (defaults to the class name).
+    name: ClassVar[str | None] = None
+
+    model: Any = attrs.field(kw_only=False, validator=_check_model, repr=False)
+    batch_size: int = attrs.field(default=DEFAULT_BATCH_SIZE, validator=positive_int)
+    operator: str | Operator = attrs.field(default="classification", validator=_check_operator)
+    reducer: str | Reducer | None = reducer_field(None)
+    _kernels: dict = attrs.field(init=False, factory=dict, repr=False, eq=False)
+
+    # ------------------------------------------------------------------ the hook to implement
+    @abc.abstractmethod
+    def explain_batch(
+        self, inputs: tf.Tensor, targets: tf.Tensor, **extras: tf.Tensor
+    ) -> tf.Tensor | BatchResult:
+        """Attributions for one chunk of at most ``batch_size`` samples.
+
+        Args:
+            inputs: (n, ...) float tensor.
+            targets: (n, K) float tensor of output weights (one-hot for class indices).
+            **extras: the chunk's rows of each array returned by :meth:`prepare`.
+
+        Returns:
+            (n, ...) attributions of the inputs' shape, or a :class:`BatchResult`.
+        """
+
+    # ------------------------------------------------------------------ optional hooks
+    def prepare(self, inputs: np.ndarray, targets: np.ndarray) -> Mapping[str, np.ndarray]:
+        """Per-sample arrays (leading axis N) to pass, chunked, to :meth:`explain_batch`.
+
+        Called once per ``explain`` with all inputs (N, ...) and target weights (N, K), so
+        anything drawn from the whole batch stays independent of ``batch_size``.
+        """
+        return {}
+
+    def tracing_context(self) -> contextlib.AbstractContextManager:
+        """Context held while the gradient kernels are traced (default: nothing)."""
+        return contextlib.nullcontext()
+
+    # ------------------------------------------------------------------ helpers for methods
+    @property
+    def params(self) -> dict[str, Any]:
+        """The explainer's parameters, everything but the model."""
+        return {
+            field.name: getattr(self, field.name)
+            for field in attrs.fields(type(self))
+            if field.init and field.name != "model"
+        }
+
+    def resolved_operator(self) -> Operator:
+        """The operator callable (names looked up in the registry)."""
+        from .registry import resolve_operator
+
+        return resolve_operator(self.operator)
+
+    def resolved_reducer(self) -> Reducer | None:
+        """The reducer callable, or None (names looked up in the registry)."""
+        from .registry import resolve_reducer
+
+        return resolve_reducer(self.reducer)
+
+    def _kernel(self, kind: str, inputs: tf.Tensor, targets: tf.Tensor, build: Callable) -> Any:
+        key = (kind, tuple(inputs.shape[1:]), inputs.dtype, int(targets.shape[-1]))
+        kernel = self._kernels.get(key)
+        if kernel is None:
+            with self.tracing_context():
+                kernel = build(
+                    self.model, self.resolved_operator(), key[1], key[3], inputs.dtype
+                )
+            self._kernels[key] = kernel
+        return kernel
+
+    def gradients(self, inputs: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Compiled gradients of the explained scores: ``(grads (n, ...), scores (n,))``."""
+        return self._kernel("gradients", inputs, targets, engine.gradient_fn)(inputs, targets)
+
+    def scores(self, inputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        """Compiled forward pass: the explained scores (n,)."""
+        return self._kernel("forward", inputs, targets, engine.forward_fn)(inputs, targets)
+
+    def _predict(self, inputs: np.ndarray) -> np.ndarray:
+        key = ("predict", inputs.shape[1:], inputs.dtype)
+        predict = self._kernels.get(key)
+        if predict is None:
+            predict = engine.predict_fn(self.model, inputs.shape[1:], tf.as_dtype(inputs.dtype))
+            self._kernels[key] = predict
+        return np.concatenate(
+            [predict(tf.constant(inputs[s])).numpy() for s in self._chunks(len(inputs))]
+        )
+
+    def _chunks(self, n: int) -> Iterator[slice]:
+        for start in range(0, n, self.batch_size):
+            yield slice(start, min(start + self.batch_size, n))
+
+    def _dtype(self) -> np.dtype:
+        dtype = getattr(self.model, "compute_dtype", None) or getattr(self.model, "dtype", None)
+        return np.dtype("float64") if str(dtype) == "float64" else np.dtype("float32")
+
+    def _num_outputs(self, first: np.ndarray) -> int:
+        outputs = getattr(self.model, "outputs", None)
+        shape = tuple(outputs[0].shape) if outputs and len(outputs) == 1 else ()
+        if len(shape) in (1, 2):
+            width = shape[-1] if len(shape) == 2 else 1
+            if width is not None:
+                return int(width)
+        return int(self._predict(first).shape[-1])
+
+    # ------------------------------------------------------------------ the template
+    def explain(self, inputs: Any, targets: Any = None) -> Explanation:
+        """Explain the model's predictions on ``inputs``.
+
+        Args:
+            inputs: (N, F) tabular, (N, T, C) sequences or (N, H, W, C) images, as a numpy
+                array, a ``tf.Tensor`` or a ``tf.data.Dataset`` of ``x`` or ``(x, y)``
+                (batched or not; a dataset's ``y`` is used as targets).
+            targets: which output to explain per sample: None (the top-scoring output), one
+                int for all samples, ints of shape (N,), or a one-hot / weight matrix (N, K)
+                that weights the outputs.
+
+        Returns:
+            An :class:`~xaikit.explanation.Explanation`.
+
+        Raises:
+            InputError: inputs or targets do not fit the model (the message says how).
+        """
+        x, dataset_targets = coerce_inputs(inputs, self.model)
+        if dataset_targets is not None:
+            if targets is not None:
+                raise InputError(
+                    "targets: the dataset already yields (x, y) targets; pass a dataset of x "
+                    "alone or leave targets=None"
+                )
+            targets = dataset_targets
+        x = check_inputs(x, self.model).astype(self._dtype(), copy=False)
+        operator = self.resolved_operator()
+        validate = getattr(operator, "validate", None)
+        if validate is not None:
+            validate(self.model)
+        num_outputs = self._num_outputs(x[:1])
+        top = None
+        if targets is None:
+            if num_outputs == 1:
+                top = np.zeros(len(x), dtype=np.int64)
+            elif getattr(operator, "top_class_default", True):
+                top = self._predict(x).argmax(axis=-1)
+        weights, recorded = coerce_targets(targets, len(x), num_outputs, top)
+        weights = weights.astype(x.dtype, copy=False)
+        extras = dict(self.prepare(x, weights))
+        for key, value in extras.items():
+            if np.shape(value)[:1] != (len(x),):
+                raise TypeError(
+                    f"{type(self).__name__}.prepare() must return arrays with {len(x)} rows, "
+                    f"got {key!r} of shape {np.shape(value)}"
+                )
+        attributions, scores, base_scores = self._run(x, weights, extras)
+        delta = None
+        if base_scores is not None:
+            totals = attributions.reshape(len(x), -1).sum(axis=1, dtype=np.float64)
+            delta = (totals - (scores.astype(np.float64) - base_scores)).astype(x.dtype)
+        return Explanation(
+            attributions=apply_reducer(self.resolved_reducer(), attributions),
+            targets=recorded,
+            scores=scores,
+            method=self.name or type(self).__name__,
+            params=self.params,
+            convergence_delta=delta,
+        )
+
+    def _run(
+        self, x: np.ndarray, weights: np.ndarray, extras: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        attributions, scores, base_scores = [], [], []
+        for rows in self._chunks(len(x)):
+            inputs, targets = tf.constant(x[rows]), tf.constant(weights[rows])
+            batch_extras = {k: tf.constant(np.asarray(v[rows], x.dtype)) for k, v in extras.items()}
+            result = self.explain_batch(inputs, targets, **batch_extras)
+            if not isinstance(result, BatchResult):
+                result = BatchResult(result)
+            got = tf.convert_to_tensor(result.attributions)
+            if tuple(got.shape) != tuple(inputs.shape):
+                raise TypeError(
+                    f"{type(self).__name__}.explain_batch() must return attributions of the "
+                    f"inputs' shape {tuple(inputs.shape)}, got {tuple(got.shape)}"
+                )
+            attributions.append(got)
+            scores.append(result.scores if result.scores is not None else self.scores(inputs, targets))
+            base_scores.append(result.baseline_scores)
+        has_base = all(b is not None for b in base_scores)
+        return (
+            tf.concat(attributions, axis=0).numpy().astype(x.dtype, copy=False),
+            tf.concat(scores, axis=0).numpy(),
+            tf.concat(base_scores, axis=0).numpy().astype(np.float64) if has_base else None,
+        )

@@ -1,0 +1,146 @@
+"""Built-in operators: which scalar of the model's output is explained.
+
+An operator is any callable ``operator(model, inputs, targets) -> scores`` with
+
+* ``inputs``: a float tensor (n, ...) of model inputs,
+* ``targets``: a float tensor (n, K) of output weights (one-hot rows for class indices),
+* ``scores``: a float tensor of shape (n,), one differentiable scalar per sample.
+
+It runs inside a compiled ``tf.function``, so it must use TensorFlow / ``keras.ops`` code.
+Two optional attributes refine how xaikit uses it:
+
+* ``operator.validate(model)``: raise an :class:`~xaikit.errors.InputError` if the operator
+  cannot explain this model (called once before any work);
+* ``operator.top_class_default = False``: with ``targets=None`` and a model of several outputs,
+  refuse instead of explaining the top-scoring output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from ._activations import iter_layers, swap_activations
+from .errors import InputError
+
+__all__ = ["Operator", "classification", "regression", "logits", "BUILTIN_OPERATORS"]
+
+Operator = Callable[[Any, tf.Tensor, tf.Tensor], tf.Tensor]
+
+
+def model_outputs(model: Any, inputs: tf.Tensor) -> tf.Tensor:
+    """The model's output as a (n, K) tensor (a (n,) output is read as K = 1)."""
+    outputs = model(inputs, training=False)
+    if isinstance(outputs, (list, tuple, dict)):
+        raise InputError(
+            "model: expected a model with a single output tensor, got one that returns "
+            f"{type(outputs).__name__} of {len(outputs)} outputs"
+        )
+    if outputs.shape.rank == 1:
+        outputs = outputs[:, None]
+    elif outputs.shape.rank != 2:
+        raise InputError(
+            f"model: expected outputs of shape (N, K), got shape {tuple(outputs.shape)}; "
+            "explain a model whose output is one score or one vector per sample"
+        )
+    return outputs
+
+
+def _weighted_sum(outputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_sum(outputs * tf.cast(targets, outputs.dtype), axis=-1)
+
+
+def classification(model: Any, inputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    """The model's output for the target class (or the target-weighted sum of outputs).
+
+    With ``targets=None`` the explained class is the top-scoring one.
+    """
+    return _weighted_sum(model_outputs(model, inputs), targets)
+
+
+def regression(model: Any, inputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    """The model's regression output (for several outputs, the one selected by ``targets``).
+
+    With ``targets=None`` a single-output model's only output is explained; a model with
+    several outputs needs explicit targets (picking the largest prediction is rarely meant).
+    """
+    return _weighted_sum(model_outputs(model, inputs), targets)
+
+
+regression.top_class_default = False  # type: ignore[attr-defined]
+
+_SQUASHERS = {
+    id(fn)
+    for fn in (
+        keras.activations.softmax,
+        keras.activations.sigmoid,
+        keras.ops.softmax,
+        keras.ops.sigmoid,
+        tf.nn.softmax,
+        tf.math.sigmoid,
+    )
+}
+
+
+def _output_layer(model: Any) -> keras.layers.Layer | None:
+    """The layer that produces the model's output, looking inside nested models."""
+    layer = model
+    while isinstance(layer, keras.Model):
+        outputs = getattr(layer, "outputs", None)
+        history = getattr(outputs[0], "_keras_history", None) if outputs else None
+        if history is None:
+            inner = [candidate for candidate in iter_layers(layer) if candidate is not layer]
+            return inner[-1] if inner else None
+        layer = history[0]
+    return layer
+
+
+def _squashing(layer: keras.layers.Layer) -> bool:
+    if isinstance(layer, keras.layers.Softmax):
+        return True
+    activation = getattr(layer, "activation", None)
+    return activation is not None and id(activation) in _SQUASHERS
+
+
+def _identity(inputs: Any, *args: Any, **kwargs: Any) -> Any:
+    return inputs
+
+
+def _check_logits(model: Any) -> keras.layers.Layer:
+    layer = _output_layer(model)
+    if layer is None or not _squashing(layer):
+        found = "no layer" if layer is None else f"layer {layer.name!r} ({type(layer).__name__})"
+        activation = getattr(getattr(layer, "activation", None), "__name__", None)
+        if activation:
+            found += f" with activation {activation!r}"
+        raise InputError(
+            "operator: 'logits' explains the pre-activation output of a model whose last layer "
+            f"applies softmax or sigmoid, but the model's output comes from {found}; use "
+            "operator='classification' for a model that already outputs logits"
+        )
+    return layer
+
+
+def logits(model: Any, inputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    """The pre-softmax (or pre-sigmoid) logit of the target class.
+
+    The model's final softmax / sigmoid is bypassed for the duration of the call, so
+    saturated probabilities do not flatten the gradients. The model is left unchanged.
+    """
+    layer = _check_logits(model)
+    with swap_activations(model, lambda _layer, _fn: _identity, layers=[layer]):
+        outputs = model_outputs(model, inputs)
+    return _weighted_sum(outputs, targets)
+
+
+logits.validate = _check_logits  # type: ignore[attr-defined]
+
+
+BUILTIN_OPERATORS: dict[str, Operator] = {
+    "classification": classification,
+    "regression": regression,
+    "logits": logits,
+}
