@@ -26,6 +26,8 @@ __all__ = [
     "forward_fn",
     "predict_fn",
     "path_fn",
+    "run_on_replicas",
+    "auto_batch_size",
 ]
 
 # (points (n, ...), targets (n, K)) -> (gradients (n, ...), scores (n,))
@@ -175,3 +177,58 @@ def path_fn(
         tf.TensorSpec((), tf.int32, name="chunk"),
     ]
     return tf.function(integrate, input_signature=specs).get_concrete_function()
+
+
+def run_on_replicas(
+    strategy: tf.distribute.Strategy, fn: Callable[..., tuple], *tensors: tf.Tensor
+) -> tuple[tf.Tensor, ...]:
+    """Split ``tensors`` by rows over the strategy's replicas, run ``fn`` on each part.
+
+    ``fn(*parts)`` returns a tuple of tensors whose leading axis follows the rows; the
+    replicas' outputs are concatenated back in row order. With fewer rows than replicas the
+    call runs on the current device only.
+    """
+    replicas = strategy.num_replicas_in_sync
+    rows = int(tensors[0].shape[0])
+    if replicas == 1 or rows < replicas:
+        return fn(*tensors)
+    sizes = [rows // replicas + (1 if i < rows % replicas else 0) for i in range(replicas)]
+    parts = [tf.split(tensor, sizes) for tensor in tensors]
+    values = strategy.experimental_distribute_values_from_function(
+        lambda context: tuple(part[context.replica_id_in_sync_group] for part in parts)
+    )
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")  # eager strategy.run warns on every call; the cost is known
+    try:
+        outputs = strategy.run(lambda args: fn(*args), args=(values,))
+    finally:
+        logger.setLevel(level)
+    return tuple(
+        tf.concat(strategy.experimental_local_results(output), axis=0) for output in outputs
+    )
+
+
+#: Input elements per chunk that the automatic ``batch_size`` aims at (4 MiB of float32).
+AUTO_CHUNK_ELEMENTS = 2**20
+AUTO_BATCH_LIMITS = (16, 1024)
+
+
+def auto_batch_size(sample_shape: Sequence[int | None] | None, fallback: int = 64) -> int:
+    """The default chunk size for samples of ``sample_shape`` (without the batch axis).
+
+    The largest power of two whose chunk holds at most ``AUTO_CHUNK_ELEMENTS`` input
+    elements, clamped to ``AUTO_BATCH_LIMITS``: 1024 rows for tables, 64 for 64x64x3
+    images, 16 for 224x224x3 images. Small models gain from large chunks (less per-chunk
+    overhead), large inputs need small ones (activation memory grows with rows x sample
+    size); see benchmarks/RESULTS.md for the measurements behind it. ``fallback`` is used
+    when the shape is unknown.
+    """
+    if not sample_shape or any(d is None for d in sample_shape):
+        return fallback
+    elements = 1
+    for dim in sample_shape:
+        elements *= int(dim)
+    low, high = AUTO_BATCH_LIMITS
+    rows = max(1, AUTO_CHUNK_ELEMENTS // max(elements, 1))
+    return int(min(high, max(low, 1 << (rows.bit_length() - 1))))
