@@ -73,8 +73,10 @@ def run_case(model_name: str, method: str, n: int, repeats: int, with_xplique: b
     rows = evaluations(method, n)
     floor, chunk = floor_seconds(model, rows, repeats)
     ours = xaikit_call(method, model, x, targets, None)
-    theirs = xplique_call(method, model, x, targets, xaikit.DEFAULT_BATCH_SIZE) if with_xplique else None
-    ours()  # warm-up: tracing happens here
+    chunk_rows = xaikit.Saliency(model).batch_size  # xaikit's default for this model
+    theirs = xplique_call(method, model, x, targets, chunk_rows) if with_xplique else None
+    with PeakRSS() as peak:
+        ours()  # warm-up: tracing happens here; its peak bounds what later calls need
     if theirs is not None:
         try:
             theirs()
@@ -82,8 +84,6 @@ def run_case(model_name: str, method: str, n: int, repeats: int, with_xplique: b
             print(f"  xplique failed on {model_name}/{method}: {error!s:.80}", file=sys.stderr)
             theirs = None
     ours_times, theirs_times = [], []
-    with PeakRSS() as peak:
-        ours()
     for _ in range(repeats):  # interleaved, so drifts in machine load hit both alike
         ours_times.append(median_seconds(ours, 1))
         if theirs is not None:
@@ -97,6 +97,7 @@ def run_case(model_name: str, method: str, n: int, repeats: int, with_xplique: b
         "evals": rows,
         "floor_ms": floor * 1e3,
         "floor_chunk": chunk,
+        "batch_size": chunk_rows,
         "xaikit_ms": ours_s * 1e3,
         "ratio": ours_s / floor,
         "samples_per_s": n / ours_s,
@@ -108,16 +109,16 @@ def run_case(model_name: str, method: str, n: int, repeats: int, with_xplique: b
 
 def print_table(rows: list[dict]) -> None:
     header = (
-        "| model | method | N | evals | floor ms (chunk) | xaikit ms | xaikit / floor "
-        "| samples/s | peak MiB | Xplique ms | Xplique / floor |"
+        "| model | method | N | evals | batch_size | floor ms (best chunk) | xaikit ms "
+        "| xaikit / floor | samples/s | first-call peak MiB | Xplique ms | Xplique / floor |"
     )
     print(header)
-    print("|" + "---|" * header.count("|")[:-1] if False else "|---" * 11 + "|")
+    print("|---" * (header.count("|") - 1) + "|")
     for r in rows:
         xq_ms = "-" if r["xplique_ms"] is None else f"{r['xplique_ms']:.1f}"
         xq_ratio = "-" if r["xplique_ratio"] is None else f"{r['xplique_ratio']:.2f}"
         print(
-            f"| {r['model']} | {r['method']} | {r['n']} | {r['evals']} | "
+            f"| {r['model']} | {r['method']} | {r['n']} | {r['evals']} | {r['batch_size']} | "
             f"{r['floor_ms']:.1f} ({r['floor_chunk']}) | {r['xaikit_ms']:.1f} | "
             f"**{r['ratio']:.2f}** | {r['samples_per_s']:.1f} | {r['peak_mib']:.0f} | "
             f"{xq_ms} | {xq_ratio} |"
@@ -145,7 +146,7 @@ def memory_section(with_xplique: bool) -> None:
     print("|---|---|---|---|")
     cases = [("xaikit", 20, None), ("xaikit", 50, None), ("xaikit", 200, None)]
     if with_xplique:
-        cases += [("xplique", 50, None), ("xplique", 50, xaikit.DEFAULT_BATCH_SIZE)]
+        cases += [("xplique", 50, None), ("xplique", 50, 64)]
     for lib, steps, batch_size in cases:
         argv = [sys.executable, __file__, "--probe", lib, "cnn64", "64", str(steps)]
         if batch_size is not None:
@@ -158,7 +159,7 @@ def memory_section(with_xplique: bool) -> None:
             shown = "failed: " + (out.stderr.strip().splitlines() or ["?"])[-1][:80]
         label = "default" if batch_size is None else str(batch_size)
         if lib == "xaikit" and batch_size is None:
-            label += f" ({xaikit.DEFAULT_BATCH_SIZE})"
+            label += f" ({xaikit.Saliency(build('cnn64', 1)[0]).batch_size})"
         print(f"| {lib} | {steps} | {label} | {shown} |")
         sys.stdout.flush()
 
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     version = None if args.no_xplique else xplique_version()
     print(f"Machine: {machine()}")
-    print(f"xaikit {xaikit.__version__}, default batch_size {xaikit.DEFAULT_BATCH_SIZE}; "
+    print(f"xaikit {xaikit.__version__} (default batch_size: automatic from the input size); "
           f"Xplique: {version or 'not installed'}\n")
     repeats = args.repeats or (3 if args.quick else 5)
     if args.sweep:
