@@ -1,0 +1,36 @@
+"""Pictures of attributions (needs the ``viz`` extra: matplotlib).
+
+Visualization never computes attributions: it draws an :class:`~xaikit.Explanation` or plain
+arrays. matplotlib is imported on first use, on the headless Agg backend::
+
+    from xaikit import viz
+    figure = viz.plot(explanation, images, samples=8)   # heatmap overlays, one per sample
+    viz.save(figure, "saliency.png")
+
+Images get overlays (:func:`image_overlay`), time series attribution-coloured lines
+(:func:`series_lines`), tables signed bar charts (:func:`tabular_bars`). Signed attributions
+use a symmetric diverging scale (red positive, blue negative), non-negative ones a sequential
+scale, both clipped at a percentile of ``|attributions|`` (:func:`color_limits`).
+"""
+
+from .figure import data_kind, plot, save
+from .image import fold_channels, image_overlay, to_display_image
+from .scale import SIGNED_CMAP, UNSIGNED_CMAP, color_limits, is_signed, normalize
+from .series import series_lines
+from .tabular import tabular_bars
+
+__all__ = [
+    "plot",
+    "save",
+    "data_kind",
+    "image_overlay",
+    "series_lines",
+    "tabular_bars",
+    "color_limits",
+    "normalize",
+    "is_signed",
+    "fold_channels",
+    "to_display_image",
+    "SIGNED_CMAP",
+    "UNSIGNED_CMAP",
+]

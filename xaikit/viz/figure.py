@@ -1,0 +1,162 @@
+"""Grids of explained samples: the one call that turns an Explanation into a figure."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._mpl import pyplot
+from .image import fold_channels, image_overlay
+from .scale import color_limits, is_signed
+from .series import series_lines
+from .tabular import tabular_bars
+
+__all__ = ["plot", "save", "data_kind"]
+
+_KINDS = {2: "tabular", 3: "series", 4: "image"}
+
+
+def data_kind(inputs: Any) -> str:
+    """'tabular' for (N, F), 'series' for (N, T, C), 'image' for (N, H, W, C) inputs."""
+    rank = np.ndim(inputs)
+    if rank not in _KINDS:
+        raise ValueError(
+            "inputs: expected (N, F) tabular, (N, T, C) series or (N, H, W, C) images, got "
+            f"shape {np.shape(inputs)}"
+        )
+    return _KINDS[rank]
+
+
+def _attributions(explanation: Any) -> np.ndarray:
+    values = getattr(explanation, "attributions", explanation)
+    return np.asarray(values, dtype=np.float64)
+
+
+def _rows(n: int, samples: int | Sequence[int] | None) -> list[int]:
+    if samples is None:
+        return list(range(n))
+    if isinstance(samples, (int, np.integer)):
+        return list(range(min(int(samples), n)))
+    rows = [int(i) for i in samples]
+    bad = [i for i in rows if not -n <= i < n]
+    if bad:
+        raise ValueError(f"samples: indices must be in [0, {n}), got {bad}")
+    return rows
+
+
+def plot(
+    explanation: Any,
+    inputs: Any,
+    *,
+    samples: int | Sequence[int] | None = 8,
+    titles: Sequence[str] | None = None,
+    relevant: Any = None,
+    percentile: float = 99.0,
+    signed: bool | None = None,
+    shared_scale: bool = False,
+    feature_names: Sequence[str] | None = None,
+    ncols: int | None = None,
+    suptitle: str | None = None,
+) -> Any:
+    """A figure of attributions over their inputs, one panel per sample.
+
+    Images get heatmap overlays, time series attribution-coloured lines, tabular rows signed
+    bar charts. Nothing is recomputed: the attributions are drawn as given.
+
+    Args:
+        explanation: an :class:`~xaikit.Explanation` or its attributions as an array of the
+            inputs' shape, or without the channel axis (reduced).
+        inputs: the explained inputs: (N, F), (N, T, C) or (N, H, W, C).
+        samples: how many samples to draw (the first ones), or which indices; None: all.
+        titles: one title per drawn sample.
+        relevant: optional boolean mask of the inputs' shape (or reduced) marking a region
+            known to matter: outlined on images, shaded on series, starred on tables.
+        percentile: colour scales saturate at this percentile of ``|attributions|``.
+        signed: force signed (symmetric) or non-negative scales; None: signed if any drawn
+            attribution is negative.
+        shared_scale: one colour scale for all panels instead of one per sample.
+        feature_names: names of tabular features, or of the channels of a series.
+        ncols: panels per row (default: 4 for images and tables, 1 for series).
+        suptitle: the figure's title.
+
+    Returns:
+        A ``matplotlib.figure.Figure`` (pass it to :func:`save`, or show it).
+    """
+    plt = pyplot()
+    values = _attributions(explanation)
+    x = np.asarray(inputs)
+    kind = data_kind(x)
+    if values.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"explanation: expected {x.shape[0]} samples like the inputs, got {values.shape[0]}"
+        )
+    if values.shape[1:] not in (x.shape[1:], x.shape[1:-1]):
+        raise ValueError(
+            f"explanation: expected attributions of shape {x.shape} or {x.shape[:-1]}, got "
+            f"{values.shape}"
+        )
+    rows = _rows(len(x), samples)
+    if titles is not None and len(titles) != len(rows):
+        raise ValueError(f"titles: expected {len(rows)} titles, got {len(titles)}")
+    mask = None if relevant is None else np.asarray(relevant, dtype=bool)
+    drawn = values[rows]
+    if signed is None:
+        signed = is_signed(drawn)
+    if kind == "image":
+        drawn = np.stack([fold_channels(a, 2) for a in drawn]) if drawn.ndim == 4 else drawn
+    shared = color_limits(drawn, percentile=percentile, signed=signed) if shared_scale else None
+    cols = ncols or (1 if kind == "series" else min(4, len(rows)))
+    nrows = math.ceil(len(rows) / cols)
+    size = {"image": (2.6, 2.6), "series": (9.0, 2.0), "tabular": (3.4, 0.28 * x.shape[-1] + 1)}
+    width, height = size[kind]
+    figure, axes = plt.subplots(nrows, cols, figsize=(width * cols, height * nrows), squeeze=False)
+    for ax in axes.ravel()[len(rows) :]:
+        ax.set_visible(False)
+    for k, (row, ax) in enumerate(zip(rows, axes.ravel()[: len(rows)], strict=True)):
+        title = titles[k] if titles is not None else f"sample {row}"
+        limits = shared or color_limits(drawn[k], percentile=percentile, signed=signed)
+        region = None if mask is None else mask[row]
+        if kind == "image":
+            image_overlay(x[row], drawn[k], ax, limits=limits, outline=region, title=title)
+        elif kind == "series":
+            series_lines(
+                x[row],
+                drawn[k],
+                ax,
+                limits=limits,
+                highlight=region,
+                title=title,
+                channel_names=feature_names,
+            )
+        else:
+            top = float(np.abs(shared).max()) * 1.05 if shared else None
+            bars = None if top is None else ((-top, top) if signed else (0.0, top))
+            tabular_bars(
+                drawn[k],
+                ax,
+                feature_names=feature_names,
+                values=x[row],
+                highlight=region,
+                limits=bars,
+                title=title,
+            )
+    if suptitle:
+        figure.suptitle(suptitle)
+    figure.tight_layout()
+    return figure
+
+
+def save(figure: Any, path: str | os.PathLike, *, dpi: int = 100) -> str:
+    """Write ``figure`` to ``path`` (format from the suffix, e.g. .png, .svg) and close it.
+
+    Returns:
+        The path written, as a string.
+    """
+    plt = pyplot()
+    figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(figure)
+    return os.fspath(path)
