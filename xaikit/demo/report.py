@@ -1,0 +1,238 @@
+"""Write the demo's results: attributions (.npy), one picture per method, summary and HTML."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import viz
+from .runner import KindRun, MethodRun
+
+__all__ = ["write_report", "summary"]
+
+#: How many samples share one row of pictures, per kind.
+_COLUMNS = {"image": 6, "series": 2, "tabular": 4}
+
+
+def _titles(run: KindRun) -> list[str]:
+    names = run.data.class_names
+    predicted = run.probabilities.argmax(axis=-1)
+    return [
+        f"true {names[label]} | predicted {names[guess]} {run.probabilities[i, guess]:.2f}"
+        for i, (label, guess) in enumerate(zip(run.data.labels, predicted, strict=True))
+    ]
+
+
+def _picture(run: KindRun, values: Any, path: Path, title: str) -> None:
+    data = run.data
+    figure = viz.plot(
+        values,
+        data.inputs,
+        samples=None,
+        titles=_titles(run),
+        relevant=data.relevant,
+        feature_names=data.feature_names,
+        ncols=_COLUMNS[data.kind],
+        suptitle=title,
+    )
+    viz.save(figure, path, dpi=80)
+
+
+def _metric_means(item: MethodRun) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, result in item.metrics.items():
+        mean = float(getattr(result, "mean", float("nan")))
+        out[name] = {
+            "mean": None if math.isnan(mean) else mean,
+            "higher_is_better": bool(getattr(result, "higher_is_better", True)),
+            "scores": np.asarray(getattr(result, "scores", [])).astype(float).tolist(),
+        }
+    return out
+
+
+def summary(results: Mapping[str, KindRun]) -> dict[str, Any]:
+    """Everything measured, as JSON-ready data: accuracy, relevance mass, metrics, errors."""
+    out: dict[str, Any] = {}
+    for kind, run in results.items():
+        methods = {}
+        for item in run.methods:
+            entry: dict[str, Any] = {"plugin": item.plugin, "params": _jsonable(item.params)}
+            if item.error:
+                entry["error"] = item.error
+            else:
+                entry.update(
+                    relevance_mass=float(item.relevance_mass.mean()),
+                    relevance_mass_per_sample=item.relevance_mass.round(4).tolist(),
+                    region_area=float(item.area.mean()),
+                    seconds=round(item.seconds, 3),
+                    metrics=_metric_means(item),
+                )
+                if item.metric_errors:
+                    entry["metric_errors"] = dict(item.metric_errors)
+                if item.metrics_error:
+                    entry["metrics_error"] = item.metrics_error
+            methods[item.name] = entry
+        out[kind] = {
+            "description": run.data.description,
+            "test_accuracy": run.accuracy,
+            "train_seconds": round(run.train_seconds, 2),
+            "samples": len(run.data),
+            "methods": methods,
+        }
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.size <= 64 else f"array of shape {value.shape}"
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 6px 10px; text-align: left;
+         vertical-align: middle; }
+td img { max-width: 100%; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+.err { color: #a00; font-family: monospace; }
+.good { color: #060; font-weight: bold; }
+.note { color: #555; font-size: 0.9em; }
+"""
+
+
+def _method_rows(kind: str, run: KindRun) -> str:
+    rows = [
+        "<tr><th>method</th><th>attributions</th><th>relevance mass</th>"
+        "<th>region area</th><th>seconds</th></tr>",
+        f"<tr><td><b>ground truth</b><br><span class=note>relevant region</span></td>"
+        f"<td><img src='{kind}/truth.png' alt='truth'></td><td></td><td></td><td></td></tr>",
+    ]
+    for item in run.methods:
+        label = (
+            f"<b>{html.escape(item.name)}</b><br><span class=note>{html.escape(item.plugin)}</span>"
+        )
+        if item.error:
+            rows.append(
+                f"<tr><td>{label}</td><td class=err colspan=4>failed: "
+                f"{html.escape(item.error)}</td></tr>"
+            )
+            continue
+        mass, area = float(item.relevance_mass.mean()), float(item.area.mean())
+        css = "num good" if mass > 2 * area else "num"
+        rows.append(
+            f"<tr><td>{label}</td><td><img src='{kind}/{item.name}.png' "
+            f"alt='{html.escape(item.name)}'></td><td class='{css}'>{mass:.2f}</td>"
+            f"<td class=num>{area:.2f}</td><td class=num>{item.seconds:.2f}</td></tr>"
+        )
+    return "<table>" + "\n".join(rows) + "</table>"
+
+
+def _metrics_table(run: KindRun) -> str:
+    ran = [item for item in run.methods if item.explanation is not None]
+    names = sorted({name for item in ran for name in (*item.metrics, *item.metric_errors)})
+    if not names:
+        reasons = {item.metrics_error for item in ran if item.metrics_error}
+        why = "; ".join(sorted(reasons)) or "no metric is registered"
+        return f"<p class=note>No metrics: {html.escape(why)}</p>"
+    better: dict[str, bool] = {}
+    for item in ran:
+        for name, result in _metric_means(item).items():
+            better.setdefault(name, result["higher_is_better"])
+    arrows = {name: "&uarr;" if better.get(name, True) else "&darr;" for name in names}
+    if not better:
+        arrows = dict.fromkeys(names, "")
+    head = "".join(f"<th>{html.escape(name)} {arrows[name]}</th>" for name in names)
+    rows = [f"<tr><th>method</th>{head}</tr>"]
+    notes = []
+    for item in ran:
+        means = _metric_means(item)
+        cells = []
+        for name in names:
+            if name in means and means[name]["mean"] is not None:
+                cells.append(f"<td class=num>{means[name]['mean']:.3g}</td>")
+            elif name in item.metric_errors:
+                notes.append(f"{item.name} / {name}: {item.metric_errors[name]}")
+                cells.append(
+                    f"<td class=err title='{html.escape(item.metric_errors[name])}'>"
+                    f"error [{len(notes)}]</td>"
+                )
+            else:
+                cells.append("<td></td>")
+        rows.append(f"<tr><td>{html.escape(item.name)}</td>{''.join(cells)}</tr>")
+    listed = "".join(f"<li class=err>{html.escape(note)}</li>" for note in notes)
+    return (
+        "<p class=note>Mean over the explained samples; the arrow says which direction is "
+        "better.</p><table>"
+        + "\n".join(rows)
+        + "</table>"
+        + (f"<ol>{listed}</ol>" if notes else "")
+    )
+
+
+def _html(results: Mapping[str, KindRun]) -> str:
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>xaikit demo</title>",
+        f"<style>{_STYLE}</style></head><body><h1>xaikit demo</h1>",
+        "<p>Each model below was trained on synthetic data whose truly relevant region is "
+        "known (outlined in green, or starred). Every registered method explains the true "
+        "class of a few held-out samples. Red is positive attribution (evidence for the "
+        "class), blue negative; non-negative methods use a dark-to-yellow scale. "
+        "<b>Relevance mass</b> is the share of |attribution| inside the relevant region; "
+        "a method no better than uniform scores the region's <b>area</b> (bold green: more "
+        "than twice the area).</p>",
+    ]
+    for kind, run in results.items():
+        parts.append(
+            f"<h2>{html.escape(kind)}: {html.escape(run.data.description)}</h2>"
+            f"<p>Test accuracy {run.accuracy:.1%}, trained in {run.train_seconds:.1f} s. "
+            f"Attributions: <code>{kind}/&lt;method&gt;.npy</code>.</p>"
+        )
+        parts.append(_method_rows(kind, run))
+        parts.append("<h3>Metrics</h3>" + _metrics_table(run))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(results: Mapping[str, KindRun], out: str | Path) -> Path:
+    """Write ``out/index.html``, ``out/summary.json`` and per kind ``out/<kind>/``: inputs,
+    labels, relevant mask and predictions (.npy), each method's attributions (.npy) and
+    picture (.png), and the ground truth's picture.
+
+    Returns:
+        The path of ``index.html``.
+    """
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    for kind, run in results.items():
+        folder = root / kind
+        folder.mkdir(exist_ok=True)
+        data = run.data
+        np.save(folder / "inputs.npy", data.inputs)
+        np.save(folder / "labels.npy", data.labels)
+        np.save(folder / "relevant.npy", data.relevant)
+        np.save(folder / "probabilities.npy", run.probabilities)
+        _picture(run, data.relevant.astype(np.float32), folder / "truth.png", "relevant region")
+        for item in run.methods:
+            if item.explanation is None:
+                continue
+            np.save(folder / f"{item.name}.npy", item.explanation.attributions)
+            _picture(run, item.explanation.attributions, folder / f"{item.name}.png", item.name)
+    (root / "summary.json").write_text(json.dumps(summary(results), indent=2) + "\n")
+    index = root / "index.html"
+    index.write_text(_html(results), encoding="utf-8")
+    return index

@@ -1,0 +1,298 @@
+"""Train the demo models and explain a few samples with every registered method.
+
+A method that cannot explain a kind of data (an image-only method on a table, a method
+needing a parameter the demo cannot guess) is recorded with its error instead of stopping
+the demo; the built-in methods must all succeed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+import xaikit
+
+from .data import MAKERS, DemoData
+from .model import accuracy, train_model
+
+__all__ = [
+    "Settings",
+    "FULL",
+    "QUICK",
+    "MethodRun",
+    "KindRun",
+    "relevance_mass",
+    "method_params",
+    "explain_kind",
+    "run",
+]
+
+
+@attrs.frozen
+class Settings:
+    """How much data and training each kind gets: kind -> (train samples, epochs)."""
+
+    train: Mapping[str, tuple[int, int]]
+    explained: Mapping[str, int]
+    test_samples: int = 300
+
+
+#: What ``xaikit demo`` runs (well under a minute on two CPU cores).
+FULL = Settings(
+    train={"image": (1500, 8), "series": (1200, 10), "tabular": (800, 20)},
+    explained={"image": 6, "series": 4, "tabular": 4},
+)
+#: A smaller run for tests.
+QUICK = Settings(
+    train={"image": (400, 6), "series": (400, 8), "tabular": (300, 15)},
+    explained={"image": 4, "series": 2, "tabular": 2},
+    test_samples=100,
+)
+
+#: Parameters the demo passes to built-in methods (plugins get their defaults, plus a seed).
+DEMO_PARAMS: dict[str, dict[str, Any]] = {
+    "integrated_gradients": {"steps": 64},
+    "random_baseline_ig": {"steps": 32, "num_runs": 8},
+}
+
+
+@attrs.frozen(eq=False)
+class MethodRun:
+    """One method on one kind of data: its attributions and scores, or why it failed.
+
+    Attributes:
+        name, plugin: the registered name and the plugin providing it.
+        params: the parameters passed to ``get_explainer``.
+        explanation: the Explanation, None on failure.
+        error: one line, ``Type: message``, on failure.
+        relevance_mass: (N,) share of ``|attributions|`` inside the relevant region.
+        area: (N,) the relevant region's share of the attribution map.
+        seconds: wall time of ``explain``.
+        metrics: metric name -> MetricResult, for the metrics that ran.
+        metric_errors: metric name -> its error, for the metrics that failed.
+        metrics_error: why no metric ran at all (e.g. no ``xaikit.metrics`` module).
+    """
+
+    name: str
+    plugin: str
+    params: Mapping[str, Any]
+    explanation: Any = None
+    error: str | None = None
+    relevance_mass: np.ndarray | None = None
+    area: np.ndarray | None = None
+    seconds: float = 0.0
+    metrics: Mapping[str, Any] = attrs.field(factory=dict)
+    metric_errors: Mapping[str, str] = attrs.field(factory=dict)
+    metrics_error: str | None = None
+
+
+@attrs.frozen(eq=False)
+class KindRun:
+    """A trained model on one kind of data and every method's explanations of a few samples.
+
+    Attributes:
+        data: the explained samples (with their relevant masks).
+        probabilities: (N, K) the model's outputs on them.
+        accuracy: on a held-out test set.
+        train_seconds: wall time of training.
+        methods: one :class:`MethodRun` per registered method.
+        model: the trained Keras model.
+    """
+
+    data: DemoData
+    probabilities: np.ndarray
+    accuracy: float
+    train_seconds: float
+    methods: Sequence[MethodRun]
+    model: Any = attrs.field(repr=False)
+
+
+def relevance_mass(attributions: Any, relevant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Share of each sample's ``|attributions|`` inside ``relevant``, and the region's area.
+
+    Args:
+        attributions: (N, ...) attributions, the inputs' shape or with the channel axis
+            folded by a reducer.
+        relevant: (N, ...) boolean mask of the inputs' shape; folded with ``any`` over
+            channels when the attributions were reduced.
+
+    Returns:
+        ``(mass, area)``, both (N,): ``sum |a| over the region / sum |a|`` and the fraction
+        of attribution entries inside the region. A method no better than uniform scores
+        ``mass == area``; a perfect one scores 1.
+    """
+    values = np.abs(np.asarray(attributions, dtype=np.float64))
+    mask = np.asarray(relevant, dtype=bool)
+    if values.shape != mask.shape:
+        if values.shape != mask.shape[:-1]:
+            raise ValueError(
+                f"attributions: expected shape {mask.shape} or {mask.shape[:-1]}, got "
+                f"{values.shape}"
+            )
+        mask = mask.any(axis=-1)
+    n = values.shape[0]
+    total = values.reshape(n, -1).sum(axis=1)
+    inside = (values * mask).reshape(n, -1).sum(axis=1)
+    mass = np.divide(inside, total, out=np.zeros(n), where=total > 0)
+    area = mask.reshape(n, -1).mean(axis=1)
+    return mass, area
+
+
+def method_params(name: str, factory: Any, seed: int) -> dict[str, Any]:
+    """The parameters the demo passes to method ``name``: tuned ones for built-ins, and a
+    ``seed`` to any method class with a ``seed`` field, so the demo is deterministic."""
+    params = dict(DEMO_PARAMS.get(name, {}))
+    if attrs.has(factory) and "seed" in attrs.fields_dict(factory):
+        params["seed"] = seed
+    return params
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or "(no message)"
+    return f"{type(error).__name__}: {text}"
+
+
+def _metric_params(name: str, features: int) -> dict[str, Any]:
+    """Per-metric parameters that fit ``features`` attribution features per sample.
+
+    The removal metrics' defaults assume images of hundreds of pixels; a table of 8 columns
+    gets curves of at most 8 steps.
+    """
+    if name in ("deletion", "insertion") and features < 20:
+        return {name: {"steps": features}}
+    if name == "pixel_flipping" and features < 100:
+        step = 1.0 / features
+        return {name: {"step": step, "fraction": max(0.25, step)}}
+    return {}
+
+
+def _metrics(
+    explainer: Any, data: DemoData, features: int
+) -> tuple[dict[str, Any], dict[str, str], str | None]:
+    """Every registered metric's result on ``data``, each metric's error, or why none ran.
+
+    ``features`` is the number of attribution features per sample (sizes the curves).
+
+    Each metric runs on its own, so one that cannot handle the data leaves the others be.
+    """
+    try:
+        from xaikit.metrics import evaluate
+    except ImportError:
+        return {}, {}, "xaikit.metrics.evaluate is not available in this version"
+    results: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name in xaikit.list_metrics():
+        try:
+            params = _metric_params(name, features)
+            results.update(evaluate(explainer, data.inputs, data.labels, [name], **params))
+        except Exception as error:  # noqa: BLE001 - recorded in the report, the demo goes on
+            errors[name] = _one_line(error)
+    return results, errors, None
+
+
+def explain_kind(
+    model: Any,
+    data: DemoData,
+    *,
+    seed: int = 0,
+    methods: Sequence[str] | None = None,
+    metrics: bool = True,
+) -> list[MethodRun]:
+    """Explain ``data`` (its true classes) with each method; failures are recorded, not raised.
+
+    Args:
+        model: the trained classifier.
+        data: the samples to explain.
+        seed: passed to methods with a ``seed`` parameter.
+        methods: names to run (default: every registered method).
+        metrics: also score each method with ``xaikit.metrics.evaluate`` when it exists.
+    """
+    entries = xaikit.get_registry().entries("methods")
+    names = list(entries) if methods is None else list(methods)
+    runs = []
+    for name in names:
+        entry = entries.get(name)
+        if entry is None:
+            runs.append(MethodRun(name, "?", {}, error=f"UnknownNameError: no method {name!r}"))
+            continue
+        params = method_params(name, entry.obj, seed)
+        start = time.perf_counter()
+        try:
+            explainer = xaikit.get_explainer(name, model, **params)
+            explanation = explainer.explain(data.inputs, data.labels)
+            mass, area = relevance_mass(explanation.attributions, data.relevant)
+        except Exception as error:  # noqa: BLE001 - one failing method must not stop the demo
+            runs.append(MethodRun(name, entry.plugin, params, error=_one_line(error)))
+            continue
+        seconds = time.perf_counter() - start
+        features = int(np.prod(explanation.attributions.shape[1:]))
+        done = _metrics(explainer, data, features) if metrics else ({}, {}, "not requested")
+        scores, failed, why = done
+        runs.append(
+            MethodRun(
+                name,
+                entry.plugin,
+                params,
+                explanation=explanation,
+                relevance_mass=mass,
+                area=area,
+                seconds=seconds,
+                metrics=scores,
+                metric_errors=failed,
+                metrics_error=why,
+            )
+        )
+    return runs
+
+
+def run(
+    settings: Settings = FULL,
+    *,
+    seed: int = 0,
+    kinds: Sequence[str] = ("image", "series", "tabular"),
+    methods: Sequence[str] | None = None,
+    metrics: bool = True,
+    log: Callable[[str], None] = lambda message: None,
+) -> dict[str, KindRun]:
+    """Train one model per kind on synthetic data and explain a few held-out samples.
+
+    Args:
+        settings: :data:`FULL` or :data:`QUICK` (or your own sizes).
+        seed: seeds the data, the weights, the training order and seeded methods.
+        kinds: which of 'image', 'series', 'tabular' to run.
+        methods: method names (default: all registered).
+        metrics: score each method with ``xaikit.metrics.evaluate`` when available.
+        log: called with a line of progress for each step.
+
+    Returns:
+        kind -> :class:`KindRun`.
+    """
+    results = {}
+    for kind in kinds:
+        if kind not in MAKERS:
+            raise ValueError(f"kinds: expected some of {sorted(MAKERS)}, got {kind!r}")
+        size, epochs = settings.train[kind]
+        train = MAKERS[kind](size, seed=seed)
+        test = MAKERS[kind](settings.test_samples, seed=seed + 1)
+        start = time.perf_counter()
+        model = train_model(train, epochs=epochs, seed=seed)
+        train_seconds = time.perf_counter() - start
+        score = accuracy(model, test)
+        log(f"{kind}: trained in {train_seconds:.1f} s, test accuracy {score:.1%}")
+        shown = test.subset(slice(0, settings.explained[kind]))
+        probabilities = np.asarray(model(shown.inputs, training=False))
+        runs = explain_kind(model, shown, seed=seed, methods=methods, metrics=metrics)
+        for item in runs:
+            if item.error:
+                log(f"{kind}: {item.name} failed: {item.error}")
+            else:
+                log(
+                    f"{kind}: {item.name}: relevance mass {item.relevance_mass.mean():.2f} "
+                    f"(region area {item.area.mean():.2f})"
+                )
+        results[kind] = KindRun(shown, probabilities, score, train_seconds, runs, model)
+    return results
