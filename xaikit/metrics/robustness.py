@@ -1,0 +1,91 @@
+"""Robustness: how much do attributions move when the inputs barely do?
+
+:class:`MaxSensitivity` (Yeh et al., 2019) re-explains slightly perturbed copies of each
+sample with the same explainer and keeps the largest change of the attributions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+
+from ..errors import InputError
+from ..explainer import positive_int
+from .base import ExplainerMetric, MetricInputs, MetricResult
+
+__all__ = ["MaxSensitivity"]
+
+
+def _radius(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not np.isfinite(value)
+        or value <= 0
+    ):
+        raise InputError(f"radius: expected a finite number > 0, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class MaxSensitivity(ExplainerMetric):
+    """Max-sensitivity: ``max_j ||a(x + e_j) - a(x)|| (/ ||a(x)||)`` over small noises ``e_j``.
+
+    ``n_perturbations`` noises are drawn uniformly from the cube ``[-radius, radius]^d`` (d
+    the number of input elements) and shared by all samples; each perturbed copy is explained
+    by ``explainer`` with the sample's own targets. Lower is better: a robust explanation
+    barely moves.
+
+    Args:
+        explainer: the :class:`~xaikit.Explainer` whose robustness is measured (same model);
+            it also computes ``a(x)`` when the call gets no attributions. Required.
+        n_perturbations: number of noisy copies per sample (>= 1). Default 10.
+        radius: half-width of the noise cube, in input units. Default 0.02.
+        relative: divide by ``||a(x)||`` (Frobenius norms), so methods whose attributions
+            have different scales compare; a sample with ``a(x) = 0`` then scores 0 if its
+            attributions stay 0, else inf. Default True.
+        seed: seed of the noise (``numpy.random.default_rng``). Default 0.
+
+    Given attributions must have the shape the explainer returns (its reducer applied).
+    """
+
+    name = "max_sensitivity"
+    higher_is_better = False
+
+    n_perturbations: int = attrs.field(default=10, validator=positive_int)
+    radius: float = attrs.field(default=0.02, validator=_radius)
+    relative: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    seed: int | None = attrs.field(
+        default=0, validator=attrs.validators.optional(attrs.validators.instance_of(int))
+    )
+
+    def compute(self, data: MetricInputs) -> MetricResult:
+        rng = np.random.default_rng(self.seed)
+        count = self.n_perturbations
+        shape = data.inputs.shape[1:]
+        noise = rng.uniform(-self.radius, self.radius, (count, *shape)).astype(data.inputs.dtype)
+        n = len(data)
+        original = data.attributions.reshape(n, -1)
+        largest = np.zeros(n, dtype=np.float64)
+        total = n * count
+        for start in range(0, total, self.batch_size):
+            rows = np.arange(start, min(start + self.batch_size, total))
+            samples, index = rows // count, rows % count
+            explanation = self.explainer.explain(
+                data.inputs[samples] + noise[index], data.weights[samples]
+            )
+            moved = np.asarray(explanation.attributions, dtype=np.float64)
+            if moved.shape[1:] != data.attributions.shape[1:]:
+                raise InputError(
+                    f"attributions: expected the shape the explainer returns, "
+                    f"(N, {', '.join(map(str, moved.shape[1:]))}), got shape "
+                    f"{data.attributions.shape}"
+                )
+            change = np.linalg.norm(moved.reshape(len(rows), -1) - original[samples], axis=1)
+            np.maximum.at(largest, samples, change)
+        if self.relative:
+            norms = np.linalg.norm(original, axis=1)
+            ratio = np.divide(largest, norms, out=np.zeros_like(largest), where=norms > 0)
+            largest = np.where((norms == 0) & (largest > 0), np.inf, ratio)
+        return self.result(largest, details={"radius": self.radius})
