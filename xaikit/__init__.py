@@ -14,6 +14,7 @@ from ._backend import check_backend
 check_backend()
 
 from . import axioms, testing  # noqa: E402
+from . import metrics  # noqa: E402
 from .engine import BatchResult  # noqa: E402
 from .errors import (  # noqa: E402
     BackendError,
@@ -81,6 +82,7 @@ __all__ = [
     "register_reducer",
     "axioms",
     "testing",
+    "metrics",
     "XaikitError",
     "InputError",
     "UnknownNameError",
