@@ -19,6 +19,7 @@ from .engine import BatchResult  # noqa: E402
 from .errors import (  # noqa: E402
     BackendError,
     InputError,
+    NameClashError,
     NoGuidableActivationError,
     PluginError,
     PluginWarning,
@@ -87,6 +88,7 @@ __all__ = [
     "InputError",
     "UnknownNameError",
     "PluginError",
+    "NameClashError",
     "PluginWarning",
     "NoGuidableActivationError",
     "BackendError",

@@ -12,6 +12,7 @@ __all__ = [
     "InputError",
     "UnknownNameError",
     "PluginError",
+    "NameClashError",
     "NoGuidableActivationError",
     "BackendError",
     "PluginWarning",
@@ -20,6 +21,12 @@ __all__ = [
 
 class XaikitError(Exception):
     """Base class of all xaikit errors."""
+
+    #: Raised while a ``tf.function`` is traced (an operator's check, a model that returns
+    #: several outputs), a xaikit error would otherwise be rewritten by AutoGraph into a
+    #: ``StagingError`` whose message starts with a stack dump. This marker makes AutoGraph
+    #: let it through unchanged, so users can catch it by type and read its message.
+    ag_pass_through = True
 
 
 class InputError(XaikitError, ValueError):
@@ -41,6 +48,13 @@ class UnknownNameError(XaikitError, LookupError):
 
 class PluginError(XaikitError):
     """A plugin is malformed, or two plugins claim the same name."""
+
+
+class NameClashError(PluginError):
+    """Two plugins claim the same method, operator, reducer or metric name.
+
+    The message names the name and both plugins.
+    """
 
 
 class NoGuidableActivationError(XaikitError, ValueError):

@@ -259,7 +259,12 @@ class Explainer(abc.ABC):
                 top = np.zeros(len(x), dtype=np.int64)
             elif getattr(operator, "top_class_default", True):
                 top = self._predict(x).argmax(axis=-1)
-        weights, recorded = coerce_targets(targets, len(x), num_outputs, top)
+        label = (
+            self.operator if isinstance(self.operator, str) else getattr(operator, "__name__", None)
+        )
+        weights, recorded = coerce_targets(
+            targets, len(x), num_outputs, top, f"operator {label!r}" if label else "the operator"
+        )
         weights = weights.astype(x.dtype, copy=False)
         extras = dict(self.prepare(x, weights))
         for key, value in extras.items():

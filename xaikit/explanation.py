@@ -39,8 +39,14 @@ class Explanation:
     convergence_delta: np.ndarray | None = None
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        array = self.attributions if dtype is None else self.attributions.astype(dtype)
-        return array.copy() if copy else array
+        if dtype is not None and np.dtype(dtype) != self.attributions.dtype:
+            if copy is False:
+                raise ValueError(
+                    f"cannot give the {self.attributions.dtype} attributions as {dtype} "
+                    "without a copy"
+                )
+            return self.attributions.astype(dtype)
+        return self.attributions.copy() if copy else self.attributions
 
     def __len__(self) -> int:
         return int(self.attributions.shape[0])

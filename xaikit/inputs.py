@@ -70,14 +70,24 @@ def _from_dataset(
     elif isinstance(spec, tf.TensorSpec):
         x_spec, has_y = spec, False
     else:
+        raise InputError(f"inputs: expected a dataset of x or (x, y) tensors, got elements {spec}")
+    if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
         raise InputError(
-            f"inputs: expected a dataset of x or (x, y) tensors, got elements {spec}"
+            "inputs: expected a finite dataset, got an infinite one (remove .repeat() or "
+            "add .take(n))"
         )
+    rank = x_spec.shape.rank
     if sample_rank is not None:
-        batched = x_spec.shape.rank == sample_rank + 1
+        if rank is not None and rank not in (sample_rank, sample_rank + 1):
+            raise InputError(
+                f"inputs: the model expects samples of rank {sample_rank}, so a dataset of "
+                f"x with element shape (N, ...) of rank {sample_rank + 1} (batched) or "
+                f"{sample_rank} (unbatched), got element shape {tuple(x_spec.shape)}"
+            )
+        batched = rank == sample_rank + 1
     else:
-        batched = x_spec.shape.rank is not None and x_spec.shape.rank >= 2 and (
-            x_spec.shape[0] is None
+        batched = (
+            x_spec.shape.rank is not None and x_spec.shape.rank >= 2 and (x_spec.shape[0] is None)
         )
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
@@ -121,17 +131,15 @@ def check_inputs(x: np.ndarray, model: Any) -> np.ndarray:
     if expected is not None:
         full = (None, *expected)
         rank_ok = x.ndim == len(full)
-        dims_ok = rank_ok and all(e is None or e == d for e, d in zip(full, x.shape))
+        dims_ok = rank_ok and all(e is None or e == d for e, d in zip(full, x.shape, strict=True))
         if not dims_ok:
             shown = "(N, " + ", ".join("?" if d is None else str(d) for d in expected) + ")"
             hint = ""
             if x.ndim == len(expected) and all(
-                e is None or e == d for e, d in zip(expected, x.shape)
+                e is None or e == d for e, d in zip(expected, x.shape, strict=True)
             ):
                 hint = "; for a single sample, add a batch axis (x[None])"
-            raise InputError(
-                f"inputs: the model expects shape {shown}, got shape {x.shape}{hint}"
-            )
+            raise InputError(f"inputs: the model expects shape {shown}, got shape {x.shape}{hint}")
     if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
         bad = np.argwhere(~np.isfinite(x).reshape(x.shape[0], -1).all(axis=1)).ravel()
         raise InputError(
@@ -141,7 +149,7 @@ def check_inputs(x: np.ndarray, model: Any) -> np.ndarray:
 
 
 def coerce_targets(
-    targets: Any, n: int, num_outputs: int, top: np.ndarray | None
+    targets: Any, n: int, num_outputs: int, top: np.ndarray | None, operator: str = "this operator"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Targets as a (N, K) float weight matrix, plus the form recorded in the Explanation.
 
@@ -149,7 +157,9 @@ def coerce_targets(
         targets: None, an int, ints of shape (N,), or weights of shape (N, K).
         n: number of samples N.
         num_outputs: number of model outputs K.
-        top: the top-scoring output index per sample, used when ``targets`` is None.
+        top: the top-scoring output index per sample, used when ``targets`` is None; None
+            when the operator does not pick the top output (then targets are required).
+        operator: how to name the operator in messages.
 
     Returns:
         ``(weights, recorded)``: weights (N, K) float32; recorded is the int array (N,) of
@@ -157,7 +167,11 @@ def coerce_targets(
     """
     if targets is None:
         if top is None:
-            raise InputError("targets: expected targets for this operator, got None")
+            raise InputError(
+                f"targets: {operator} does not choose among the model's {num_outputs} outputs "
+                f"by itself; expected an int, {n} ints (N,) or a ({n}, {num_outputs}) weight "
+                "matrix saying which output to explain, got None"
+            )
         indices = np.asarray(top, dtype=np.int64)
     else:
         array = to_array(targets, "targets")

@@ -17,6 +17,7 @@ Two optional attributes refine how xaikit uses it:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,7 @@ import tensorflow as tf
 from ._activations import iter_layers, swap_activations
 from .errors import InputError
 
-__all__ = ["Operator", "classification", "regression", "logits", "BUILTIN_OPERATORS"]
+__all__ = ["Operator", "classification", "regression", "logits", "checked", "BUILTIN_OPERATORS"]
 
 Operator = Callable[[Any, tf.Tensor, tf.Tensor], tf.Tensor]
 
@@ -137,6 +138,38 @@ def logits(model: Any, inputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
 
 
 logits.validate = _check_logits  # type: ignore[attr-defined]
+
+
+def checked(operator: Operator) -> Operator:
+    """``operator`` wrapped to check, when it is traced, that it returns scores of shape (n,).
+
+    An operator that returned, say, all outputs (n, K) or one scalar for the batch would
+    otherwise give gradients of a silent sum. The wrapper keeps the operator's name and its
+    ``validate`` / ``top_class_default`` attributes.
+    """
+    if getattr(operator, "_xaikit_checked", False):
+        return operator
+
+    @functools.wraps(operator)
+    def checked_operator(model: Any, inputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        scores = operator(model, inputs, targets)
+        shape = getattr(scores, "shape", None)
+        rank = None if shape is None else len(shape) if isinstance(shape, tuple) else shape.rank
+        n, got = inputs.shape[0], None if shape is None else shape[0] if rank else None
+        if shape is None or rank not in (1, None) or (n is not None and got not in (n, None)):
+            name = getattr(operator, "__name__", type(operator).__name__)
+            found = type(scores).__name__ if shape is None else f"shape {tuple(shape)}"
+            raise InputError(
+                f"operator: {name!r} must return one score per sample, a tensor of shape "
+                f"({n if n is not None else 'n'},), got {found} for inputs of shape "
+                f"{tuple(inputs.shape)}"
+            )
+        return scores
+
+    # AutoGraph must read this wrapper's source, not the operator's that __wrapped__ names.
+    del checked_operator.__wrapped__
+    checked_operator._xaikit_checked = True  # type: ignore[attr-defined]
+    return checked_operator
 
 
 BUILTIN_OPERATORS: dict[str, Operator] = {

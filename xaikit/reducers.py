@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .errors import InputError
+
 __all__ = ["Reducer", "BUILTIN_REDUCERS", "apply_reducer"]
 
 Reducer = Callable[[np.ndarray], np.ndarray]
@@ -63,8 +65,8 @@ def apply_reducer(reducer: Reducer | None, attributions: np.ndarray) -> np.ndarr
         return attributions
     reduced = np.asarray(reducer(attributions))
     if reduced.shape != attributions.shape[:-1]:
-        raise ValueError(
-            f"reducer {getattr(reducer, '__name__', reducer)!r} must remove the last axis: "
-            f"expected shape {attributions.shape[:-1]}, got {reduced.shape}"
+        raise InputError(
+            f"reducer: {getattr(reducer, '__name__', reducer)!r} must remove the last "
+            f"(channel) axis: expected shape {attributions.shape[:-1]}, got {reduced.shape}"
         )
     return reduced

@@ -8,8 +8,11 @@ Most users need only the functions re-exported by :mod:`xaikit`: :func:`get_expl
 from __future__ import annotations
 
 import contextlib
+import difflib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, overload
+
+import attrs
 
 from ..errors import InputError
 from .hookspecs import hookimpl, hookspec
@@ -63,13 +66,31 @@ def use_registry(registry: Registry) -> Iterator[Registry]:
         _registry = previous
 
 
+def _check_params(kind: str, name: str, factory: Any, params: dict[str, Any]) -> None:
+    """Refuse parameters an attrs class does not take, listing those it does."""
+    if not (isinstance(factory, type) and attrs.has(factory)):
+        return
+    accepted = [f.alias for f in attrs.fields(factory) if f.init and f.name != "model"]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], accepted, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InputError(
+            f"params: {kind} {name!r} takes {', '.join(accepted) or 'no parameters'}; "
+            f"got unknown parameter(s) {', '.join(map(repr, unknown))}{hint}"
+        )
+
+
 def get_explainer(name: str, model: Any, **params: Any) -> Any:
     """Build the explainer registered as ``name``: ``factory(model, **params)``.
 
     Raises:
         UnknownNameError: no method of that name (the message lists the known ones).
+        InputError: a parameter the method does not take, or a bad parameter value.
     """
-    return get_registry().get("methods", name, argument="name")(model, **params)
+    factory = get_registry().get("methods", name, argument="name")
+    _check_params("method", name, factory, params)
+    return factory(model, **params)
 
 
 def list_methods() -> list[str]:
@@ -98,7 +119,9 @@ def get_metric(name: str, model: Any, **params: Any) -> Any:
     Raises:
         UnknownNameError: no metric of that name (the message lists the known ones).
     """
-    return get_registry().get("metrics", name, argument="name")(model, **params)
+    factory = get_registry().get("metrics", name, argument="name")
+    _check_params("metric", name, factory, params)
+    return factory(model, **params)
 
 
 def register_plugin(plugin: Any, name: str | None = None) -> str:
@@ -120,7 +143,13 @@ def unregister_plugin(plugin: Any) -> None:
 
 def _decorator(kind: str, name: str | Callable | None) -> Any:
     def register(obj: T) -> T:
-        key = name if isinstance(name, str) else getattr(obj, "name", None) or obj.__name__
+        own = vars(obj).get("name") if isinstance(obj, type) else getattr(obj, "name", None)
+        key = name if isinstance(name, str) else own or obj.__name__  # type: ignore[attr-defined]
+        if own is None and isinstance(obj, type) and kind == "methods":
+            from ..explainer import Explainer
+
+            if issubclass(obj, Explainer):
+                obj.name = key  # Explanation.method records the registered name
         return get_registry().add(kind, key, obj)
 
     if callable(name):  # used bare: @register_method
@@ -157,11 +186,16 @@ def register_metric(name: Any = None) -> Any:
 
 
 def resolve_operator(operator: Any) -> Callable:
-    """An operator callable from a registered name or a callable."""
+    """An operator callable from a registered name or a callable.
+
+    The callable is wrapped to check, when traced, that it returns scores of shape (n,).
+    """
+    from ..operators import checked
+
     if callable(operator):
-        return operator
+        return checked(operator)
     if isinstance(operator, str):
-        return get_registry().get("operators", operator, argument="operator")
+        return checked(get_registry().get("operators", operator, argument="operator"))
     raise InputError(
         f"operator: expected a registered name or a callable, got {type(operator).__name__}"
     )
