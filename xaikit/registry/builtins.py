@@ -13,7 +13,9 @@ from .hookspecs import hookimpl
 
 @hookimpl
 def xaikit_methods() -> Mapping[str, Callable[..., Any]]:
-    return {cls.name: cls for cls in (Saliency, GuidedBackprop, IntegratedGradients, RandomBaselineIG)}
+    return {
+        cls.name: cls for cls in (Saliency, GuidedBackprop, IntegratedGradients, RandomBaselineIG)
+    }
 
 
 @hookimpl

@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 import pluggy
 
-from ..errors import PluginError, PluginWarning, UnknownNameError
+from ..errors import NameClashError, PluginError, PluginWarning, UnknownNameError
 from . import hookspecs
 from .hookspecs import PROJECT, hookimpl
 
@@ -160,12 +160,14 @@ class Registry:
                     stacklevel=3,
                 )
                 continue
+            if self._pm.is_registered(plugin):  # already registered at run time
+                continue
             try:
                 self.register(plugin, name=label)
+            except NameClashError as error:
+                self._discovery_error = error
+                raise
             except PluginError as error:
-                if "claimed by both" in str(error):
-                    self._discovery_error = error
-                    raise
                 warnings.warn(
                     f"xaikit: skipping plugin {where}: {error}", PluginWarning, stacklevel=3
                 )
@@ -185,7 +187,7 @@ class Registry:
             return self._tables[kind]
         hook_name, noun, none_ok = self._kind(kind)
         table: dict[str, Entry] = {}
-        for impl in reversed(getattr(self._pm.hook, hook_name).get_hookimpls()):
+        for impl in getattr(self._pm.hook, hook_name).get_hookimpls():  # registration order
             try:
                 provided = impl.function()
             except Exception as error:
@@ -210,7 +212,7 @@ class Registry:
                         f"got {type(obj).__name__}"
                     )
                 if name in table:
-                    raise PluginError(
+                    raise NameClashError(
                         f"{noun} name {name!r} is claimed by both plugin "
                         f"{table[name].plugin!r} and plugin {impl.plugin_name!r}; "
                         "uninstall or unregister one of them"
