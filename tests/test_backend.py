@@ -42,8 +42,9 @@ def test_another_backend_in_keras_backend_is_refused_by_xaikit(backend):
     result = _run({"KERAS_BACKEND": backend})
     assert result.returncode == 3, result.stdout + result.stderr
     assert (
-        "xaikit.errors.BackendError: xaikit needs Keras on the TensorFlow backend, but Keras is configured "
-        f"for {backend!r} (KERAS_BACKEND={backend!r}). Set KERAS_BACKEND=tensorflow"
+        "xaikit.errors.BackendError: xaikit needs Keras on the TensorFlow backend, but Keras "
+        f"is configured for {backend!r} (KERAS_BACKEND={backend!r}). "
+        "Set KERAS_BACKEND=tensorflow"
     ) in result.stdout
     assert "keras imported: False" in result.stdout
 
