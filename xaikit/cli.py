@@ -114,7 +114,7 @@ def _load_targets(text: str | None) -> Any:
 _WORDS = {"True": True, "False": False, "None": None}
 
 
-def parse_param(text: str) -> tuple[str, Any]:
+def parse_param(text: str, option: str = "--param") -> tuple[str, Any]:
     """``key=value`` -> ``(key, value)``.
 
     The value is parsed as JSON when it can be (``64``, ``0.5``, ``true``, ``[1, 2]``,
@@ -127,11 +127,13 @@ def parse_param(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise CliError(f"--param: expected key=value, got {text!r}")
+        raise CliError(f"{option.rstrip('. ')}: expected key=value, got {text!r}")
     if not key.isidentifier():
-        raise CliError(f"--param: {key!r} is not a parameter name (expected key=value)")
+        raise CliError(
+            f"{option.rstrip('. ')}: {key!r} is not a parameter name (expected key=value)"
+        )
     if raw.endswith(".npy"):
-        return key, load_array(raw, f"--param {key}")
+        return key, load_array(raw, f"{option} {key}".replace(". ", "."))
     if raw in _WORDS:
         return key, _WORDS[raw]
     try:
@@ -235,8 +237,14 @@ def _explainer(
     params = _params(args, entry.obj)
     factory = entry.obj
     if progress is not None and isinstance(factory, type) and issubclass(factory, xaikit.Explainer):
-        return _watched(factory, progress)(model, **params), entry
-    return xaikit.get_explainer(args.method, model, **params), entry
+        factory = _watched(factory, progress)
+    try:
+        return factory(model, **params), entry
+    except xaikit.XaikitError as error:
+        named = str(error).partition(":")[0]
+        if named in params:  # a parameter's validator refused its value
+            raise CliError(f"--param {_one_line(error)}") from error
+        raise
 
 
 def _prepare(args: argparse.Namespace) -> tuple[Any, np.ndarray, Any]:
@@ -287,11 +295,12 @@ def _record(args: argparse.Namespace, explainer: Any, entry: Any, **more: Any) -
     }
 
 
-def _out_dir(path: str) -> Path:
+def _out_dir(path: str, *, create: bool = False) -> Path:
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise CliError(f"--out: {path} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    if create:
+        out.mkdir(parents=True, exist_ok=True)
     return out
 
 
@@ -308,6 +317,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.close()
     seconds = time.perf_counter() - start
+    _out_dir(args.out, create=True)
     np.save(out / "attributions.npy", explanation.attributions)
     np.save(out / "scores.npy", explanation.scores)
     np.save(out / "targets.npy", explanation.targets)
@@ -334,6 +344,24 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _metric_params(texts: Sequence[str]) -> dict[str, Any]:
+    """``--metric-param`` values: ``key=value`` goes to every selected metric taking ``key``,
+    ``metric.key=value`` to that metric alone (as :func:`xaikit.metrics.evaluate` takes them)."""
+    params: dict[str, Any] = {}
+    for text in texts:
+        head, sep, raw = text.partition("=")
+        metric, dot, key = head.partition(".")
+        if not dot:
+            name, value = parse_param(text, option="--metric-param")
+            params[name] = value
+            continue
+        if not metric.strip().isidentifier():
+            raise CliError(f"--metric-param: expected metric.key=value, got {text!r}")
+        name, value = parse_param(key + sep + raw, option=f"--metric-param {metric.strip()}.")
+        params.setdefault(metric.strip(), {})[name] = value
+    return params
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``xaikit evaluate``: metric means and per-sample scores (JSON and CSV)."""
     try:
@@ -348,10 +376,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for name in args.metric or ():
         if name not in known:
             xaikit.get_registry().get("metrics", name, argument="--metric")  # raises
+    metric_params = _metric_params(args.metric_param or ())
     out = _out_dir(args.out)
     start = time.perf_counter()
-    results = evaluate(explainer, inputs, targets, metrics=args.metric or None)
+    results = evaluate(explainer, inputs, targets, args.metric or None, **metric_params)
     seconds = time.perf_counter() - start
+    _out_dir(args.out, create=True)
     table = {
         name: {
             "mean": float(result.mean),
@@ -513,6 +543,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="NAME",
         help="a registered metric, repeatable (default: all)",
+    )
+    evaluate.add_argument(
+        "--metric-param",
+        action="append",
+        metavar="[METRIC.]KEY=VALUE",
+        help="a metric parameter, repeatable: steps=10 for every metric taking it, "
+        "deletion.steps=10 for one",
     )
     evaluate.set_defaults(run=cmd_evaluate)
 
