@@ -94,3 +94,23 @@ def assert_unchanged(model: keras.Model, before: tuple[list[np.ndarray], list[tu
     for new, old in zip(weights, before[0], strict=True):
         np.testing.assert_array_equal(new, old)
     assert applied == before[1]
+
+
+class Subclassed(keras.Model):
+    """A subclassed classifier: its layers are created in another order than call() uses."""
+
+    def __init__(self) -> None:
+        super().__init__(name="subclassed")
+        self.head = layers.Dense(CLASSES, activation="softmax", **init(31))
+        self.hidden = layers.Dense(4, activation="sigmoid", **init(32))
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        return self.head(self.hidden(inputs))
+
+
+@functools.cache
+def subclassed() -> keras.Model:
+    """A built :class:`Subclassed` model taking tabular inputs (N, 5)."""
+    model = Subclassed()
+    model(data("tabular", n=1))
+    return model

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from _models_api import assert_unchanged, classifier, data, model_state
+from _models_api import assert_unchanged, classifier, data, model_state, subclassed
 
 import xaikit
 
@@ -220,6 +220,12 @@ CASES: dict[str, tuple[Callable[[], Any], str, str, str]] = {
         "baseline",
         "expected a number or an array",
         "got str",
+    ),
+    "inputs a subclassed model refuses": (
+        lambda: xaikit.Saliency(subclassed()).explain(X[:, :4]),
+        "inputs",
+        "expected inputs the model accepts",
+        "got shape (N, 4), which it refused: Input 0 with name",
     ),
     "model that is not a model": (
         _build(model="model.keras"),

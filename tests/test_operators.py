@@ -17,6 +17,7 @@ from _models_api import (
     one_hot,
     reference_gradients,
     regressor,
+    subclassed,
 )
 
 import xaikit
@@ -270,3 +271,19 @@ def test_operator_that_does_not_return_one_score_per_sample_is_refused(operator,
         message = str(info.value)
         assert message.startswith("operator: '<lambda>' must return one score per sample")
         assert f"got {got} for inputs of shape (None, 5)" in message
+
+
+def test_logits_refuses_a_subclassed_model_rather_than_guess_its_last_layer():
+    model = subclassed()  # its last-created layer is a sigmoid that call() applies first
+    with pytest.raises(xaikit.InputError) as info:
+        xaikit.Saliency(model, operator="logits").explain(data("tabular", n=2))
+    message = str(info.value)
+    assert message.startswith("operator: 'logits' needs to know which layer produces")
+    assert "got a subclassed model 'Subclassed'" in message
+    assert "pass an operator callable" in message
+    # a subclassed model works with the other operators
+    x = data("tabular", n=2)
+    explanation = xaikit.Saliency(model, absolute=False, reducer=None).explain(x, 0)
+    np.testing.assert_allclose(
+        explanation.attributions, reference_gradients(model, x, one_hot([0, 0])), rtol=1e-5
+    )

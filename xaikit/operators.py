@@ -18,23 +18,45 @@ Two optional attributes refine how xaikit uses it:
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
 import keras
 import tensorflow as tf
 
-from ._activations import iter_layers, swap_activations
+from ._activations import swap_activations
 from .errors import InputError
+from .inputs import model_input_shape
 
 __all__ = ["Operator", "classification", "regression", "logits", "checked", "BUILTIN_OPERATORS"]
 
 Operator = Callable[[Any, tf.Tensor, tf.Tensor], tf.Tensor]
 
 
+def _call(model: Any, inputs: tf.Tensor) -> Any:
+    """``model(inputs)``; a model whose input shape xaikit could not check beforehand (a
+    subclassed model) and that refuses the inputs raises an InputError naming them."""
+    try:
+        return model(inputs, training=False)
+    except (ValueError, TypeError) as error:
+        if model_input_shape(model) is not None:  # shapes were checked: not the inputs' fault
+            raise
+        lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(error).splitlines()]
+        reason = next(
+            (line for line in lines if line and not line.startswith("Exception encountered")),
+            type(error).__name__,
+        )
+        shape = "(N, " + ", ".join(str(d) for d in inputs.shape[1:]) + ")"
+        raise InputError(
+            f"inputs: expected inputs the model accepts, got shape {shape}, which it "
+            f"refused: {reason}"
+        ) from error
+
+
 def model_outputs(model: Any, inputs: tf.Tensor) -> tf.Tensor:
     """The model's output as a (n, K) tensor (a (n,) output is read as K = 1)."""
-    outputs = model(inputs, training=False)
+    outputs = _call(model, inputs)
     if isinstance(outputs, (list, tuple, dict)):
         raise InputError(
             "model: expected a model with a single output tensor, got one that returns "
@@ -86,15 +108,25 @@ _SQUASHERS = {
 }
 
 
-def _output_layer(model: Any) -> keras.layers.Layer | None:
-    """The layer that produces the model's output, looking inside nested models."""
+def _output_layer(model: Any) -> keras.layers.Layer:
+    """The layer that produces the model's output, looking inside nested models.
+
+    Only functional and Sequential models record it. In a subclassed model the order in
+    which layers were created says nothing about which one ``call`` applies last, so
+    guessing could bypass the wrong activation: such a model is refused.
+    """
     layer = model
     while isinstance(layer, keras.Model):
         outputs = getattr(layer, "outputs", None)
         history = getattr(outputs[0], "_keras_history", None) if outputs else None
         if history is None:
-            inner = [candidate for candidate in iter_layers(layer) if candidate is not layer]
-            return inner[-1] if inner else None
+            raise InputError(
+                "operator: 'logits' needs to know which layer produces the model's output, "
+                "which a functional or Sequential model records, but got a subclassed model "
+                f"{type(layer).__name__!r}, whose call() could apply its layers in any "
+                "order; build it functionally or pass an operator callable "
+                "(model, inputs, targets) -> scores (N,) that computes the logits"
+            )
         layer = history[0]
     return layer
 
@@ -112,8 +144,8 @@ def _identity(inputs: Any, *args: Any, **kwargs: Any) -> Any:
 
 def _check_logits(model: Any) -> keras.layers.Layer:
     layer = _output_layer(model)
-    if layer is None or not _squashing(layer):
-        found = "no layer" if layer is None else f"layer {layer.name!r} ({type(layer).__name__})"
+    if not _squashing(layer):
+        found = f"layer {layer.name!r} ({type(layer).__name__})"
         activation = getattr(getattr(layer, "activation", None), "__name__", None)
         if activation:
             found += f" with activation {activation!r}"
