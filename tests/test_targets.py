@@ -66,6 +66,18 @@ def test_one_hot_equals_indices():
     np.testing.assert_array_equal(by_one_hot.targets, one_hot(indices))
 
 
+def test_boolean_one_hot_mask_is_a_weight_matrix():
+    model, x = classifier("tabular"), data("tabular", n=3)
+    mask = np.array([0, 2, 1])[:, None] == np.arange(3)
+    explanation = _signed(model).explain(x, mask)
+    np.testing.assert_array_equal(explanation.targets, mask.astype("float32"))
+    np.testing.assert_allclose(
+        explanation.attributions, reference_gradients(model, x, one_hot([0, 2, 1])), rtol=1e-5
+    )
+    with pytest.raises(xaikit.InputError, match=r"^targets: expected numbers \(or a \(3, 3\)"):
+        _signed(model).explain(x, np.array([True, False, True]))
+
+
 def test_single_output_model_needs_no_targets():
     model, x = regressor(1), data("tabular", n=3)
     explanation = _signed(model, operator="regression").explain(x)

@@ -175,8 +175,13 @@ def coerce_targets(
         indices = np.asarray(top, dtype=np.int64)
     else:
         array = to_array(targets, "targets")
+        if array.dtype == np.bool_ and array.ndim == 2 and array.shape[1] == num_outputs:
+            array = array.astype(np.float32)  # a boolean one-hot mask
         if array.dtype == object or not np.issubdtype(array.dtype, np.number):
-            raise InputError(f"targets: expected numbers, got an array of dtype {array.dtype}")
+            raise InputError(
+                f"targets: expected numbers (or a ({n}, {num_outputs}) boolean mask), got an "
+                f"array of dtype {array.dtype}"
+            )
         if array.ndim == 2 and array.shape[1] == 1 and num_outputs != 1 and array.shape[0] == n:
             array = array[:, 0]  # a column of class indices
         if array.ndim == 2:
