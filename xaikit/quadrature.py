@@ -17,6 +17,7 @@ gauss_legendre     steps                Gauss-Legendre nodes mapped to [0, 1]
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -71,12 +72,28 @@ def quadrature(rule: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
 
     Returns:
         ``(alphas, weights)``, two float64 arrays of shape ``(num_evaluations(rule, steps),)``;
-        the weights are positive and sum to 1 up to one unit in the last place.
+        the weights are positive and sum to exactly 1 (``math.fsum``).
     """
     check_rule(rule)
     check_steps(steps)
     alphas, weights = RULES[rule](int(steps))
-    return alphas, weights / weights.sum()
+    return alphas, _normalized(weights)
+
+
+def _normalized(weights: np.ndarray) -> np.ndarray:
+    """``weights`` scaled to sum to exactly 1 (``math.fsum(weights) == 1.0``).
+
+    Dividing by the sum leaves a rounding error of a few ulps; it is moved onto the largest
+    weight, where it changes that weight by about one ulp.
+    """
+    weights = weights / math.fsum(weights)
+    largest = int(np.argmax(weights))
+    for _ in range(4):  # one correction is enough in practice; the bound is for safety
+        residual = 1.0 - math.fsum(weights)
+        if residual == 0.0:
+            break
+        weights[largest] += residual
+    return weights
 
 
 def num_evaluations(rule: str, steps: int) -> int:
