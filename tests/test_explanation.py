@@ -75,3 +75,13 @@ def test_saliency_has_no_convergence_delta_and_records_its_name():
     assert explanation.method == "saliency"
     assert explanation.params["reducer"] == "max" and explanation.params["absolute"] is True
     assert "convergence_delta" not in repr(explanation)
+
+
+def test_method_records_the_class_that_ran_not_an_inherited_name():
+    @attrs.frozen(kw_only=True)
+    class FewerSteps(xaikit.IntegratedGradients):
+        steps: int = 4
+
+    explanation = FewerSteps(classifier("tabular")).explain(data("tabular", n=2))
+    assert explanation.method == "FewerSteps"
+    assert explanation.params["steps"] == 4

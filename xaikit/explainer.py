@@ -104,7 +104,8 @@ class Explainer(abc.ABC):
     constructor only validates and stores; ``attrs.evolve(explainer, steps=100)`` clones.
     """
 
-    #: Registered name, recorded in ``Explanation.method`` (defaults to the class name).
+    #: Registered name, recorded in ``Explanation.method``. Not inherited: a subclass that
+    #: sets none is recorded under its class name (``register_method`` sets it).
     name: ClassVar[str | None] = None
 
     model: Any = attrs.field(kw_only=False, validator=_check_model, repr=False)
@@ -282,7 +283,7 @@ class Explainer(abc.ABC):
             attributions=apply_reducer(self.resolved_reducer(), attributions),
             targets=recorded,
             scores=scores,
-            method=self.name or type(self).__name__,
+            method=vars(type(self)).get("name") or type(self).__name__,
             params=self.params,
             convergence_delta=delta,
         )
