@@ -69,10 +69,15 @@ def build_cnn1d(dtype: str = "float32", guided: bool = False) -> keras.Model:
 
 
 def build_cnn2d(dtype: str = "float32", guided: bool = False) -> keras.Model:
-    """Image classifier: (10, 10, 3) -> Conv2D relu -> maxpool -> Conv2D relu -> 3 softmax."""
+    """Image classifier: (10, 10, 3) -> Conv2D relu -> avgpool -> Conv2D relu -> 3 softmax.
+
+    Average, not max, pooling: IG's path starts at constant baselines, where every pooling
+    window holds equal values and max pooling's gradient is a tie that float32 and float64
+    kernels may break differently (a subgradient choice, not an error).
+    """
     inputs = keras.Input((10, 10, 3), dtype=dtype)
     h = layers.Conv2D(4, 3, activation=relu(guided), dtype=dtype, **init(21))(inputs)
-    h = layers.MaxPooling2D(2, dtype=dtype)(h)
+    h = layers.AveragePooling2D(2, dtype=dtype)(h)
     h = layers.Conv2D(4, 2, activation=relu(guided), dtype=dtype, **init(22))(h)
     h = layers.Flatten(dtype=dtype)(h)
     outputs = layers.Dense(3, activation="softmax", dtype=dtype, **init(23))(h)
