@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 PLUGINS := $(sort $(wildcard plugins/*/pyproject.toml))
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(PLUGINS))
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -20,6 +21,11 @@ $(STAMP): $(BIN)/python pyproject.toml $(PLUGINS)
 	$(BIN)/python -m pip install --quiet -e ".[test,viz]" $(addprefix -e ,$(PLUGIN_DIRS))
 	@touch $@
 
+# The docs toolchain (mkdocs, material, mkdocstrings) only for `make docs`, once.
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	@touch $@
+
 demo: $(STAMP)
 	$(BIN)/xaikit demo --out demo-output
 
@@ -29,6 +35,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff
 	$(BIN)/ruff check xaikit tests plugins benchmarks
+
+# The documentation site (site/), warnings as errors.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

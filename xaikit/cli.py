@@ -304,8 +304,15 @@ def _out_dir(path: str, *, create: bool = False) -> Path:
     return out
 
 
+def _target_label(target: Any) -> str:
+    values = np.asarray(target)
+    return str(int(values)) if values.ndim == 0 else "weights"
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     """``xaikit explain``: attributions (.npy), the run's parameters (JSON), a picture."""
+    if args.plot_samples < 1:
+        raise CliError(f"--plot-samples: expected an integer >= 1, got {args.plot_samples}")
     model, inputs, targets = _prepare(args)
     progress = Progress(len(inputs), args.method) if _show_progress(args) else None
     explainer, entry = _explainer(args, model, progress)
@@ -337,7 +344,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.plot:
         from . import viz
 
-        figure = viz.plot(explanation, inputs, samples=args.plot_samples, suptitle=args.method)
+        shown = min(args.plot_samples, len(inputs))
+        titles = [
+            f"sample {i} | target {_target_label(explanation.targets[i])} | "
+            f"score {explanation.scores[i]:.3g}"
+            for i in range(shown)
+        ]
+        figure = viz.plot(explanation, inputs, samples=shown, titles=titles, suptitle=args.method)
         viz.save(figure, out / "attributions.png")
     shape = tuple(explanation.attributions.shape)
     print(f"wrote {out / 'attributions.npy'} {shape} in {seconds:.1f} s")

@@ -133,8 +133,9 @@ def plot(
                 channel_names=feature_names,
             )
         else:
-            top = float(np.abs(shared).max()) * 1.05 if shared else None
-            bars = None if top is None else ((-top, top) if signed else (0.0, top))
+            top = 1.05 * (float(np.abs(drawn).max()) if shared else float(np.abs(drawn[k]).max()))
+            top = top or 1.0
+            bars = (-top, top) if signed else (0.0, top)
             tabular_bars(
                 drawn[k],
                 ax,
