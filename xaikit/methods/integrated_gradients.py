@@ -13,6 +13,7 @@ import tensorflow as tf
 from .. import engine
 from ..baselines import check_baseline, constant_baselines, random_from_batch
 from ..engine import BatchResult
+from ..errors import InputError
 from ..explainer import Explainer, positive_int
 from ..quadrature import check_rule, quadrature
 
@@ -21,6 +22,14 @@ __all__ = ["PathIntegral", "IntegratedGradients", "RandomBaselineIG"]
 
 def _rule(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     check_rule(value)
+
+
+def _seed(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """None or a non-negative integer (numpy integers too; bools refused)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise InputError(f"seed: expected None or an integer >= 0, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -116,9 +125,7 @@ class RandomBaselineIG(PathIntegral):
     name = "random_baseline_ig"
 
     num_runs: int = attrs.field(default=5, validator=positive_int)
-    seed: int | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(int))
-    )
+    seed: int | None = attrs.field(default=None, validator=_seed)
 
     def make_baselines(self, inputs: np.ndarray) -> np.ndarray:
         return random_from_batch(inputs, self.num_runs, self.seed)
