@@ -119,6 +119,7 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(files, tmp_path, capsys):
         ({"--param": "rule=simpson"}, "--param rule:"),
         ({"--param": "baseline=nope.npy"}, "--param baseline: no such file"),
         ({"--targets": "7"}, "targets: class indices must be in [0, 2]"),
+        ({"--batch-size": "0"}, "--batch-size: expected an integer >= 1, got 0"),
     ],
 )
 def test_bad_input_is_one_line_and_a_failure_code(files, tmp_path, capsys, change, message):

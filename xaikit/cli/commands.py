@@ -1,0 +1,269 @@
+"""The ``xaikit`` sub-commands: explain, evaluate, methods, demo."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import xaikit
+
+from .inputs import (
+    CliError,
+    load_array,
+    load_model,
+    load_targets,
+    method_params,
+    metric_params,
+    one_line,
+)
+from .progress import Progress, watched
+
+__all__ = ["cmd_explain", "cmd_evaluate", "cmd_methods", "cmd_demo"]
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    return args.progress if args.progress is not None else sys.stderr.isatty()
+
+
+# ---------------------------------------------------------------------- commands
+def _explainer(
+    args: argparse.Namespace, model: Any, progress: Progress | None = None
+) -> tuple[Any, Any]:
+    """The explainer the command line asks for, and its registry entry."""
+    registry = xaikit.get_registry()
+    registry.get("methods", args.method, argument="--method")  # an unknown name raises here
+    entry = registry.entries("methods")[args.method]
+    params = method_params(args, entry.obj)
+    factory = entry.obj
+    if progress is not None and isinstance(factory, type) and issubclass(factory, xaikit.Explainer):
+        factory = watched(factory, progress)
+    try:
+        return factory(model, **params), entry
+    except xaikit.XaikitError as error:
+        named = str(error).partition(":")[0]
+        if named == "batch_size" and args.batch_size is not None:
+            raise CliError(f"--batch-size: {one_line(error).partition(': ')[2]}") from error
+        if named in params:  # a parameter's validator refused its value
+            raise CliError(f"--param {one_line(error)}") from error
+        raise
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Any, np.ndarray, Any]:
+    for module in args.import_ or ():
+        if not args.allow_custom_code:
+            raise CliError("--import runs a module's code: add --allow-custom-code to allow it")
+        try:
+            importlib.import_module(module)
+        except Exception as error:  # noqa: BLE001 - any import failure is one line
+            raise CliError(f"--import: cannot import {module!r}: {one_line(error)}") from error
+    inputs = load_array(args.inputs, "--inputs")
+    targets = load_targets(args.targets)
+    model = load_model(args.model, allow_custom_code=args.allow_custom_code)
+    return model, inputs, targets
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.size <= 16 else f"<array of shape {list(value.shape)}>"
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def _record(args: argparse.Namespace, explainer: Any, entry: Any, **more: Any) -> dict:
+    arrays = {}  # array parameters are recorded by the file they came from
+    for text in args.param or ():
+        key, _, raw = text.partition("=")
+        if raw.endswith(".npy"):
+            arrays[key.strip()] = raw
+    params = {key: arrays.get(key, value) for key, value in _jsonable(explainer.params).items()}
+    return {
+        "command": args.command,
+        "method": args.method,
+        "plugin": entry.plugin,
+        "params": params,
+        "model": args.model,
+        "inputs": args.inputs,
+        "targets": args.targets,
+        "xaikit_version": xaikit.__version__,
+        **more,
+    }
+
+
+def _out_dir(path: str, *, create: bool = False) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out: {path} exists and is not a folder")
+    if create:
+        out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _target_label(target: Any) -> str:
+    values = np.asarray(target)
+    return str(int(values)) if values.ndim == 0 else "weights"
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """``xaikit explain``: attributions (.npy), the run's parameters (JSON), a picture."""
+    if args.plot_samples < 1:
+        raise CliError(f"--plot-samples: expected an integer >= 1, got {args.plot_samples}")
+    model, inputs, targets = _prepare(args)
+    progress = Progress(len(inputs), args.method) if show_progress(args) else None
+    explainer, entry = _explainer(args, model, progress)
+    out = _out_dir(args.out)
+    start = time.perf_counter()
+    try:
+        explanation = explainer.explain(inputs, targets)
+    finally:
+        if progress is not None:
+            progress.close()
+    seconds = time.perf_counter() - start
+    _out_dir(args.out, create=True)
+    np.save(out / "attributions.npy", explanation.attributions)
+    np.save(out / "scores.npy", explanation.scores)
+    np.save(out / "targets.npy", explanation.targets)
+    delta = explanation.convergence_delta
+    if delta is not None:
+        np.save(out / "convergence_delta.npy", delta)
+    record = _record(
+        args,
+        explainer,
+        entry,
+        inputs_shape=list(inputs.shape),
+        attributions_shape=list(explanation.attributions.shape),
+        seconds=round(seconds, 3),
+        max_abs_convergence_delta=None if delta is None else float(np.max(np.abs(delta))),
+    )
+    (out / "params.json").write_text(json.dumps(record, indent=2) + "\n")
+    if args.plot:
+        from .. import viz
+
+        shown = min(args.plot_samples, len(inputs))
+        titles = [
+            f"sample {i} | target {_target_label(explanation.targets[i])} | "
+            f"score {explanation.scores[i]:.3g}"
+            for i in range(shown)
+        ]
+        figure = viz.plot(explanation, inputs, samples=shown, titles=titles, suptitle=args.method)
+        viz.save(figure, out / "attributions.png")
+    shape = tuple(explanation.attributions.shape)
+    print(f"wrote {out / 'attributions.npy'} {shape} in {seconds:.1f} s")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``xaikit evaluate``: metric means and per-sample scores (JSON and CSV)."""
+    try:
+        from ..metrics import evaluate
+    except ImportError:
+        raise CliError(
+            "evaluate: this xaikit version has no metrics (xaikit.metrics.evaluate)"
+        ) from None
+    model, inputs, targets = _prepare(args)
+    explainer, entry = _explainer(args, model)
+    known = xaikit.list_metrics()
+    for name in args.metric or ():
+        if name not in known:
+            xaikit.get_registry().get("metrics", name, argument="--metric")  # raises
+    extra = metric_params(args.metric_param or ())
+    out = _out_dir(args.out)
+    start = time.perf_counter()
+    results = evaluate(explainer, inputs, targets, args.metric or None, **extra)
+    seconds = time.perf_counter() - start
+    _out_dir(args.out, create=True)
+    table = {
+        name: {
+            "mean": float(result.mean),
+            "higher_is_better": bool(result.higher_is_better),
+            "scores": np.asarray(result.scores, dtype=float).tolist(),
+        }
+        for name, result in results.items()
+    }
+    record = _record(args, explainer, entry, metrics=table, seconds=round(seconds, 3))
+    (out / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
+    names = list(table)
+    lines = ["metric,mean,higher_is_better"]
+    lines += [
+        f"{n},{table[n]['mean']!r},{str(table[n]['higher_is_better']).lower()}" for n in names
+    ]
+    (out / "metrics.csv").write_text("\n".join(lines) + "\n")
+    rows = ["sample," + ",".join(names)]
+    for i in range(len(inputs)):
+        rows.append(f"{i}," + ",".join(repr(table[n]["scores"][i]) for n in names))
+    (out / "scores.csv").write_text("\n".join(rows) + "\n")
+    width = max((len(n) for n in names), default=6)
+    for name in names:
+        arrow = "higher is better" if table[name]["higher_is_better"] else "lower is better"
+        print(f"{name:<{width}}  {table[name]['mean']:.4f}  ({arrow})")
+    print(f"wrote {out / 'metrics.json'}, metrics.csv and scores.csv")
+    return 0
+
+
+def _summary_line(obj: Any) -> str:
+    if obj is None:
+        return "no reduction: keep every channel"
+    doc = (inspect.getdoc(obj) or "").strip().replace("``", "")
+    return doc.splitlines()[0] if doc else ""
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    """``xaikit methods``: every registered name, by kind, with the plugin providing it."""
+    registry = xaikit.get_registry()
+    kinds = ("methods", "operators", "reducers", "metrics")
+    table = {kind: registry.entries(kind) for kind in kinds}
+    if args.json:
+        data = {
+            kind: [
+                {"name": e.name, "plugin": e.plugin, "summary": _summary_line(e.obj)}
+                for e in entries.values()
+            ]
+            for kind, entries in table.items()
+        }
+        print(json.dumps(data, indent=2))
+        return 0
+    for kind, entries in table.items():
+        print(f"{kind}:")
+        if not entries:
+            print("  (none)")
+        width = max((len(name) for name in entries), default=0)
+        plugin_width = max((len(e.plugin) for e in entries.values()), default=0)
+        for entry in entries.values():
+            summary = _summary_line(entry.obj)
+            print(f"  {entry.name:<{width}}  {entry.plugin:<{plugin_width}}  {summary}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``xaikit demo``: train small models on synthetic data and explain them all."""
+    import tensorflow as tf
+
+    from ..demo import run_demo
+
+    tf.config.experimental.enable_op_determinism()
+    methods = args.methods.split(",") if args.methods else None
+    index = run_demo(
+        args.out,
+        quick=args.quick,
+        seed=args.seed,
+        methods=methods,
+        metrics=not args.no_metrics,
+        log=lambda line: print(line, flush=True),
+    )
+    print(f"\nReport: {index}\nOpen it in a browser, e.g. file://{index.resolve()}")
+    return 0
