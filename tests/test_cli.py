@@ -15,6 +15,7 @@ import pytest
 
 import xaikit
 from xaikit import cli
+from xaikit.cli.progress import Progress, watched
 
 
 def _init(seed: int) -> dict:
@@ -204,6 +205,18 @@ def test_progress_bar_counts_and_stops_at_the_total():
     bar.close()
     text = stream.getvalue()
     assert "3/4 samples" in text and "4/4 samples" in text and text.endswith("\n")
+
+
+@pytest.mark.parametrize("factory", [xaikit.IntegratedGradients, xaikit.Saliency])
+def test_a_watched_explainer_computes_and_names_the_same(files, factory):
+    stream = io.StringIO()
+    progress = Progress(len(files["x"]), stream=stream, min_interval=0.0)
+    explainer = watched(factory, progress)(files["model"], batch_size=3)
+    result = explainer.explain(files["x"])
+    plain = factory(files["model"], batch_size=3).explain(files["x"])
+    assert result.method == plain.method == factory.name
+    np.testing.assert_array_equal(result.attributions, plain.attributions)
+    assert "10/10 samples" in stream.getvalue()
 
 
 # ---------------------------------------------------------------------- other commands

@@ -48,12 +48,22 @@ class Progress:
 
 
 def watched(factory: Any, progress: Progress) -> Any:
-    """A subclass of the Explainer class ``factory`` whose per-batch hook reports progress."""
+    """A subclass of the Explainer class ``factory`` whose per-batch hook reports progress.
+
+    It computes exactly what ``factory`` computes and is recorded under the same method
+    name and class name; only :meth:`~xaikit.Explainer.explain_batch` also counts samples.
+    """
 
     def explain_batch(self: Any, inputs: Any, targets: Any, **extras: Any) -> Any:
         result = factory.explain_batch(self, inputs, targets, **extras)
         progress.update(int(inputs.shape[0]))
         return result
 
-    namespace = {"explain_batch": explain_batch, "__slots__": (), "__module__": factory.__module__}
+    namespace = {
+        "explain_batch": explain_batch,
+        "__slots__": (),
+        "__module__": factory.__module__,
+        "__qualname__": factory.__qualname__,
+        "name": vars(factory).get("name"),  # names are not inherited: keep the factory's
+    }
     return type(factory.__name__, (factory,), namespace)
