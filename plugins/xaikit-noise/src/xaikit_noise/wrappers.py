@@ -1,0 +1,222 @@
+"""SmoothGrad, VarGrad and SquareGrad: statistics of a method's attributions under noise.
+
+Each wrapper takes any xaikit :class:`~xaikit.Explainer` (the *wrapped method*), adds
+Gaussian noise to every input ``n_samples`` times, explains each noisy copy with the wrapped
+method and returns a statistic of the attributions over the copies (mean, variance, mean
+square). The noisy copies are built ``batch_size`` at a time and folded into running
+moments, so memory does not grow with ``n_samples``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import attrs
+import numpy as np
+import tensorflow as tf
+
+from xaikit import BatchResult, Explainer
+from xaikit.errors import InputError
+
+from .noise import draw_seeds, noise_scale, standard_normal
+
+__all__ = ["NoiseWrapper", "SmoothGrad", "VarGrad", "SquareGrad"]
+
+#: Prefix of the wrapped method's own ``prepare`` arrays among the wrapper's extras.
+_INNER = "method__"
+
+
+def _check_method(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, Explainer):
+        raise InputError(
+            f"method: expected an xaikit Explainer to wrap (e.g. xaikit.Saliency(model)), "
+            f"got {type(value).__name__}"
+        )
+
+
+def _positive_int(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{attribute.name}: expected an integer >= 1, got {value!r}")
+
+
+def _non_negative(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise InputError(f"{attribute.name}: expected a number >= 0, got {value!r}")
+
+
+def _optional_seed(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InputError(f"seed: expected an int or None, got {value!r}")
+
+
+def _inherited(name: str) -> Any:
+    """Default of a shared field: the wrapped method's value."""
+
+    def default(self: NoiseWrapper) -> Any:
+        # Defaults are computed before validators run: check the method first.
+        _check_method(self, attrs.fields(type(self)).method, self.method)
+        return getattr(self.method, name)
+
+    return attrs.Factory(default, takes_self=True)
+
+
+def _with_operator(self: NoiseWrapper) -> Explainer:
+    if self.operator is self.method.operator or self.operator == self.method.operator:
+        return self.method
+    return attrs.evolve(self.method, operator=self.operator)
+
+
+@attrs.frozen
+class _Moments:
+    """Running count, mean and sum of squared deviations (Chan et al.'s merge), per element."""
+
+    count: int = 0
+    mean: tf.Tensor | None = None
+    m2: tf.Tensor | None = None
+
+    def merge(self, block: tf.Tensor) -> _Moments:
+        """Fold in ``block`` (m, n, ...): m more values for each of the n samples."""
+        m = int(block.shape[0])
+        block_mean = tf.reduce_mean(block, axis=0)
+        block_m2 = tf.reduce_sum(tf.square(block - block_mean), axis=0)
+        if self.mean is None:
+            return _Moments(m, block_mean, block_m2)
+        total = self.count + m
+        delta = block_mean - self.mean
+        mean = self.mean + delta * (m / total)
+        m2 = self.m2 + block_m2 + tf.square(delta) * (self.count * m / total)
+        return _Moments(total, mean, m2)
+
+
+@attrs.frozen(kw_only=True)
+class NoiseWrapper(Explainer):
+    """Base of the noise wrappers: explains noisy copies with a wrapped method (abstract).
+
+    Subclasses choose the statistic by implementing :meth:`statistic`.
+
+    Args:
+        method: the explainer to wrap (the only positional argument), e.g.
+            ``xaikit.IntegratedGradients(model, steps=16)``; its model is explained. Its own
+            ``prepare`` (IG's baselines, ...) is run on the clean inputs and each noisy copy
+            of a sample gets that sample's prepared rows.
+        n_samples: noisy copies per input (default 50).
+        noise: standard deviation of the Gaussian noise as a fraction of each sample's range
+            ``max(x_i) - min(x_i)`` (default 0.15). 0 reproduces the wrapped method.
+        seed: seed of the per-sample noise seeds; None (default) draws fresh noise on each
+            call. Sample i of a call always gets the same noise for a given seed, whatever
+            ``batch_size`` is.
+        batch_size: how many rows are handled at once: samples per chunk, and noisy copies
+            passed to the wrapped method at once (default: the wrapped method's). The wrapped
+            method bounds its own work inside a call with its own ``batch_size`` (IG's path
+            points).
+        operator: explained scalar (default: the wrapped method's). Another value re-targets
+            the wrapped method too.
+        reducer: channel reducer (default: the wrapped method's).
+    """
+
+    name: ClassVar[str | None] = None
+
+    method: Explainer = attrs.field(kw_only=False, validator=_check_method)
+    model: Any = attrs.field(init=False, default=_inherited("model"), repr=False)
+    batch_size: int = attrs.field(default=_inherited("batch_size"), validator=_positive_int)
+    operator: Any = attrs.field(default=_inherited("operator"))
+    reducer: Any = attrs.field(default=_inherited("reducer"))
+    n_samples: int = attrs.field(default=50, validator=_positive_int)
+    noise: float = attrs.field(default=0.15, validator=_non_negative)
+    seed: int | None = attrs.field(default=None, validator=_optional_seed)
+    _inner: Explainer = attrs.field(
+        init=False,
+        default=attrs.Factory(_with_operator, takes_self=True),
+        repr=False,
+        eq=False,
+    )
+
+    def __attrs_post_init__(self) -> None:
+        self.resolved_reducer()  # refuse an unknown reducer name now, not at explain time
+
+    @abc.abstractmethod
+    def statistic(self, mean: tf.Tensor, variance: tf.Tensor) -> tf.Tensor:
+        """The attributions from the per-element mean and (population) variance over draws."""
+
+    # ------------------------------------------------------------------ the Explainer hooks
+    def prepare(self, inputs: np.ndarray, targets: np.ndarray) -> Mapping[str, np.ndarray]:
+        """Per-sample noise seeds (N, 2), plus the wrapped method's own prepared arrays."""
+        prepared = self._inner.prepare(inputs, targets)
+        return {
+            "noise_seeds": draw_seeds(len(inputs), self.seed),
+            **{_INNER + key: value for key, value in prepared.items()},
+        }
+
+    def explain_batch(
+        self, inputs: tf.Tensor, targets: tf.Tensor, noise_seeds: tf.Tensor, **extras: tf.Tensor
+    ) -> tf.Tensor:
+        """The statistic over ``n_samples`` noisy copies of each of the n inputs (n, ...)."""
+        n = int(inputs.shape[0])
+        sample_shape = tuple(int(d) for d in inputs.shape[1:])
+        inner_extras = {key[len(_INNER) :]: value for key, value in extras.items()}
+        scale = tf.reshape(noise_scale(inputs, self.noise), [-1] + [1] * len(sample_shape))
+        per_call = max(1, self.batch_size // n)  # draws per call: at most batch_size rows
+        moments = _Moments()
+        for first in range(0, self.n_samples, per_call):
+            m = min(per_call, self.n_samples - first)
+            draws = np.repeat(np.arange(first, first + m, dtype=np.int32), n)  # draw-major
+            noise = standard_normal(tf.tile(noise_seeds, [m, 1]), draws, sample_shape)
+            noisy = _tile(inputs, m) + _tile(scale, m) * tf.cast(noise, inputs.dtype)
+            result = self._inner.explain_batch(
+                noisy, _tile(targets, m), **{k: _tile(v, m) for k, v in inner_extras.items()}
+            )
+            block = result.attributions if isinstance(result, BatchResult) else result
+            block = tf.convert_to_tensor(block)
+            if tuple(block.shape) != tuple(noisy.shape):
+                raise TypeError(
+                    f"{type(self._inner).__name__}.explain_batch() returned attributions of "
+                    f"shape {tuple(block.shape)} for inputs of shape {tuple(noisy.shape)}"
+                )
+            moments = moments.merge(tf.reshape(block, (m, n, *sample_shape)))
+        return self.statistic(moments.mean, moments.m2 / moments.count)
+
+
+def _tile(tensor: tf.Tensor, times: int) -> tf.Tensor:
+    """``tensor`` (n, ...) repeated ``times`` times along the first axis: (times * n, ...)."""
+    return tf.tile(tensor, [times] + [1] * (tensor.shape.rank - 1))
+
+
+@attrs.frozen(kw_only=True)
+class SmoothGrad(NoiseWrapper):
+    """SmoothGrad (Smilkov et al., 2017): the mean attribution over noisy copies.
+
+    ``SmoothGrad(xaikit.Saliency(model), n_samples=50, noise=0.15)`` averages the saliency
+    maps of 50 copies of each input with Gaussian noise of std 15% of the input's range.
+    Any registered method can be wrapped (``IntegratedGradients`` gives "SmoothGrad-IG").
+    """
+
+    name = "smoothgrad"
+
+    def statistic(self, mean: tf.Tensor, variance: tf.Tensor) -> tf.Tensor:
+        return mean
+
+
+@attrs.frozen(kw_only=True)
+class VarGrad(NoiseWrapper):
+    """VarGrad (Adebayo et al., 2018): the variance of the attributions over noisy copies.
+
+    The population variance (divided by ``n_samples``). Wrap ``Saliency(model,
+    absolute=False)`` for the variance of the signed gradients.
+    """
+
+    name = "vargrad"
+
+    def statistic(self, mean: tf.Tensor, variance: tf.Tensor) -> tf.Tensor:
+        return variance
+
+
+@attrs.frozen(kw_only=True)
+class SquareGrad(NoiseWrapper):
+    """SquareGrad (Hooker et al., 2019): the mean squared attribution over noisy copies."""
+
+    name = "squaregrad"
+
+    def statistic(self, mean: tf.Tensor, variance: tf.Tensor) -> tf.Tensor:
+        return variance + tf.square(mean)
