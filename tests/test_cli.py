@@ -207,6 +207,19 @@ def test_progress_bar_counts_and_stops_at_the_total():
     assert "3/4 samples" in text and "4/4 samples" in text and text.endswith("\n")
 
 
+def test_a_method_built_by_a_plugin_factory_gets_the_bar_too(files, tmp_path, capsys):
+    if "smoothgrad" not in xaikit.list_methods():
+        pytest.skip("the xaikit-noise plugin is not installed")
+    params = ["--param", "seed=1", "--param", "n_samples=4", "--progress"]
+    assert run(*explain_args(files, tmp_path, "--method", "smoothgrad", *params)) == 0
+    assert "10/10 samples" in capsys.readouterr().err
+    expected = xaikit.get_explainer("smoothgrad", files["model"], seed=1, n_samples=4)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "attributions.npy"), expected.explain(files["x"]).attributions,
+        rtol=1e-6, atol=1e-7,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("factory", [xaikit.IntegratedGradients, xaikit.Saliency])
 def test_a_watched_explainer_computes_and_names_the_same(files, factory):
     stream = io.StringIO()

@@ -164,4 +164,12 @@ def test_a_failing_plugin_method_is_recorded_not_raised():
     assert "layer" in runs["needs_layer"].error
     for name in BUILTINS:
         assert runs[name].error is None and runs[name].relevance_mass.shape == (3,)
-    assert runner.method_params("random_baseline_ig", xaikit.RandomBaselineIG, 7)["seed"] == 7
+    assert runs["random_baseline_ig"].params["seed"] == 0  # seeded for a repeatable demo
+
+
+def test_seeded_sets_only_a_missing_seed():
+    model = runner.train_model(data.table(20, seed=0), epochs=1, seed=0)
+    assert runner.seeded(xaikit.RandomBaselineIG(model), 7).seed == 7
+    assert runner.seeded(xaikit.RandomBaselineIG(model, seed=3), 7).seed == 3
+    saliency = xaikit.Saliency(model)
+    assert runner.seeded(saliency, 7) is saliency

@@ -25,7 +25,7 @@ from .inputs import (
     metric_params,
     one_line,
 )
-from .progress import Progress, watched
+from .progress import Progress, with_progress
 
 __all__ = ["cmd_explain", "cmd_evaluate", "cmd_methods", "cmd_demo"]
 
@@ -43,11 +43,8 @@ def _explainer(
     registry.get("methods", args.method, argument="--method")  # an unknown name raises here
     entry = registry.entries("methods")[args.method]
     params = method_params(args, entry.obj)
-    factory = entry.obj
-    if progress is not None and isinstance(factory, type) and issubclass(factory, xaikit.Explainer):
-        factory = watched(factory, progress)
     try:
-        return factory(model, **params), entry
+        explainer = entry.obj(model, **params)
     except xaikit.XaikitError as error:
         named = str(error).partition(":")[0]
         if named == "batch_size" and args.batch_size is not None:
@@ -55,6 +52,9 @@ def _explainer(
         if named in params:  # a parameter's validator refused its value
             raise CliError(f"--param {one_line(error)}") from error
         raise
+    if progress is not None:
+        explainer = with_progress(explainer, progress)
+    return explainer, entry
 
 
 def _prepare(args: argparse.Namespace) -> tuple[Any, np.ndarray, Any]:

@@ -6,7 +6,9 @@ import sys
 import time
 from typing import Any, TextIO
 
-__all__ = ["Progress", "watched"]
+import attrs
+
+__all__ = ["Progress", "watched", "with_progress"]
 
 
 class Progress:
@@ -67,3 +69,19 @@ def watched(factory: Any, progress: Progress) -> Any:
         "name": vars(factory).get("name"),  # names are not inherited: keep the factory's
     }
     return type(factory.__name__, (factory,), namespace)
+
+
+def with_progress(explainer: Any, progress: Progress) -> Any:
+    """``explainer`` rebuilt, with the same parameters, as its :func:`watched` subclass.
+
+    An explainer that is not an attrs class (so cannot be rebuilt from its fields) is
+    returned unchanged, without progress reports.
+    """
+    cls = type(explainer)
+    if not attrs.has(cls):
+        return explainer
+    fields = attrs.fields(cls)
+    kwargs = {
+        field.alias or field.name: getattr(explainer, field.name) for field in fields if field.init
+    }
+    return watched(cls, progress)(**kwargs)

@@ -66,7 +66,7 @@ class MethodRun:
 
     Attributes:
         name, plugin: the registered name and the plugin providing it.
-        params: the parameters passed to ``get_explainer``.
+        params: every parameter the method ran with (those passed, on failure).
         explanation: the Explanation, None on failure.
         error: one line, ``Type: message``, on failure.
         relevance_mass: (N,) share of ``|attributions|`` inside the relevant region.
@@ -142,13 +142,21 @@ def relevance_mass(attributions: Any, relevant: np.ndarray) -> tuple[np.ndarray,
     return mass, area
 
 
-def method_params(name: str, factory: Any, seed: int) -> dict[str, Any]:
-    """The parameters the demo passes to method ``name``: tuned ones for built-ins, and a
-    ``seed`` to any method class with a ``seed`` field, so the demo is deterministic."""
-    params = dict(DEMO_PARAMS.get(name, {}))
-    if attrs.has(factory) and "seed" in attrs.fields_dict(factory):
-        params["seed"] = seed
-    return params
+def method_params(name: str) -> dict[str, Any]:
+    """The parameters the demo passes to method ``name`` (tuned ones for some built-ins)."""
+    return dict(DEMO_PARAMS.get(name, {}))
+
+
+def seeded(explainer: Any, seed: int) -> Any:
+    """``explainer`` with ``seed`` set, if it has a ``seed`` parameter left at None.
+
+    Works for any attrs explainer, however the registry built it (class or factory), so
+    randomized methods, plugins' included, give the same attributions on every run.
+    """
+    cls = type(explainer)
+    if attrs.has(cls) and "seed" in attrs.fields_dict(cls) and explainer.seed is None:
+        return attrs.evolve(explainer, seed=seed)
+    return explainer
 
 
 def _one_line(error: BaseException) -> str:
@@ -219,11 +227,12 @@ def explain_kind(
         if entry is None:
             runs.append(MethodRun(name, "?", {}, error=f"UnknownNameError: no method {name!r}"))
             continue
-        params = method_params(name, entry.obj, seed)
+        params = method_params(name)
         start = time.perf_counter()
         try:
-            explainer = xaikit.get_explainer(name, model, **params)
+            explainer = seeded(xaikit.get_explainer(name, model, **params), seed)
             explanation = explainer.explain(data.inputs, data.labels)
+            params = dict(explanation.params)
             mass, area = relevance_mass(explanation.attributions, data.relevant)
         except Exception as error:  # noqa: BLE001 - one failing method must not stop the demo
             runs.append(MethodRun(name, entry.plugin, params, error=_one_line(error)))
