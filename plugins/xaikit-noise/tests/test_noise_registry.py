@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import importlib.metadata
-import os
+from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import pytest
+from xaikit_noise import SmoothGrad, SquareGrad, VarGrad
 
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import xaikit  # noqa: E402
-from xaikit.errors import InputError  # noqa: E402
-from xaikit.testing import conformance_models  # noqa: E402
-from xaikit_noise import SmoothGrad, SquareGrad, VarGrad  # noqa: E402
+import xaikit
+from xaikit.errors import InputError
+from xaikit.testing import conformance_models
 
 NAMES = {"smoothgrad": SmoothGrad, "vargrad": VarGrad, "squaregrad": SquareGrad}
 
@@ -31,7 +28,8 @@ class BrokenEntryPoint:
 
 
 def own_entry_point() -> Any:
-    (entry,) = [e for e in importlib.metadata.entry_points(group="xaikit") if e.name == "xaikit_noise"]
+    entry_points = importlib.metadata.entry_points(group="xaikit")
+    (entry,) = [e for e in entry_points if e.name == "xaikit_noise"]
     return entry
 
 
@@ -58,12 +56,20 @@ def test_get_explainer_builds_each_wrapper_from_the_model(name, tabular):
 def test_get_explainer_routes_parameters_to_the_wrapper_and_the_wrapped_method(tabular):
     model, _ = tabular
     explainer = xaikit.get_explainer(
-        "smoothgrad", model, method="integrated_gradients", steps=7, n_samples=4, noise=0.3,
-        batch_size=16, operator="logits",
+        "smoothgrad",
+        model,
+        method="integrated_gradients",
+        steps=7,
+        n_samples=4,
+        noise=0.3,
+        batch_size=16,
+        operator="logits",
     )
     assert isinstance(explainer.method, xaikit.IntegratedGradients)
     assert (explainer.method.steps, explainer.method.batch_size, explainer.method.operator) == (
-        7, 16, "logits"
+        7,
+        16,
+        "logits",
     )
     assert (explainer.n_samples, explainer.noise, explainer.batch_size) == (4, 0.3, 16)
     inner = xaikit.IntegratedGradients(model, steps=3)
@@ -85,7 +91,8 @@ def test_get_explainer_errors_name_the_argument(tabular):
 
 def test_without_the_entry_point_the_methods_are_gone():
     """What uninstalling does: discovery no longer sees the distribution's entry point."""
-    others = [e for e in importlib.metadata.entry_points(group="xaikit") if e.name != "xaikit_noise"]
+    installed = importlib.metadata.entry_points(group="xaikit")
+    others = [e for e in installed if e.name != "xaikit_noise"]
     registry = xaikit.Registry(entry_points=lambda: others)
     assert not set(NAMES) & set(registry.names("methods"))
     assert "saliency" in registry.names("methods")

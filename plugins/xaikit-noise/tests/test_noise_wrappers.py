@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
+from typing import Any, ClassVar
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from typing import Any, ClassVar  # noqa: E402
-
-import attrs  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import xaikit  # noqa: E402
-from xaikit.errors import InputError  # noqa: E402
-from xaikit.testing import check_explainer, conformance_models  # noqa: E402
-from xaikit_noise import (  # noqa: E402
+import attrs
+import numpy as np
+import pytest
+import tensorflow as tf
+from xaikit_noise import (
     SmoothGrad,
     SquareGrad,
     VarGrad,
@@ -23,6 +16,10 @@ from xaikit_noise import (  # noqa: E402
     noise_scale,
     standard_normal,
 )
+
+import xaikit
+from xaikit.errors import InputError
+from xaikit.testing import check_explainer, conformance_models
 
 WRAPPERS = (SmoothGrad, VarGrad, SquareGrad)
 
