@@ -30,11 +30,11 @@ from .progress import Progress, with_progress
 __all__ = ["cmd_explain", "cmd_evaluate", "cmd_methods", "cmd_demo"]
 
 
-def show_progress(args: argparse.Namespace) -> bool:
+def _show_progress(args: argparse.Namespace) -> bool:
+    """--progress / --no-progress, else a bar only when stderr is a terminal."""
     return args.progress if args.progress is not None else sys.stderr.isatty()
 
 
-# ---------------------------------------------------------------------- commands
 def _explainer(
     args: argparse.Namespace, model: Any, progress: Progress | None = None
 ) -> tuple[Any, Any]:
@@ -105,12 +105,11 @@ def _record(args: argparse.Namespace, explainer: Any, entry: Any, **more: Any) -
     }
 
 
-def _out_dir(path: str, *, create: bool = False) -> Path:
+def _out_dir(path: str) -> Path:
+    """The ``--out`` folder, checked early; it is created only once there is output."""
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise CliError(f"--out: {path} exists and is not a folder")
-    if create:
-        out.mkdir(parents=True, exist_ok=True)
     return out
 
 
@@ -124,7 +123,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.plot_samples < 1:
         raise CliError(f"--plot-samples: expected an integer >= 1, got {args.plot_samples}")
     model, inputs, targets = _prepare(args)
-    progress = Progress(len(inputs), args.method) if show_progress(args) else None
+    progress = Progress(len(inputs), args.method) if _show_progress(args) else None
     explainer, entry = _explainer(args, model, progress)
     out = _out_dir(args.out)
     start = time.perf_counter()
@@ -134,7 +133,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.close()
     seconds = time.perf_counter() - start
-    _out_dir(args.out, create=True)
+    out.mkdir(parents=True, exist_ok=True)
     np.save(out / "attributions.npy", explanation.attributions)
     np.save(out / "scores.npy", explanation.scores)
     np.save(out / "targets.npy", explanation.targets)
@@ -186,7 +185,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     results = evaluate(explainer, inputs, targets, args.metric or None, **extra)
     seconds = time.perf_counter() - start
-    _out_dir(args.out, create=True)
+    out.mkdir(parents=True, exist_ok=True)
     table = {
         name: {
             "mean": float(result.mean),
