@@ -32,6 +32,8 @@ class CliError(Exception):
 
 
 def one_line(error: BaseException) -> str:
+    """``error`` as one line: xaikit's and the CLI's own messages as they are, any other
+    prefixed with its type (``ValueError: ...``)."""
     text = " ".join(str(error).split())
     if isinstance(error, (CliError, xaikit.XaikitError)):
         return text or type(error).__name__
