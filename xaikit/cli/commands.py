@@ -169,11 +169,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``xaikit evaluate``: metric means and per-sample scores (JSON and CSV)."""
     try:
-        from ..metrics import evaluate
+        evaluate = getattr(importlib.import_module("xaikit.metrics"), "evaluate", None)
     except ImportError:
-        raise CliError(
-            "evaluate: this xaikit version has no metrics (xaikit.metrics.evaluate)"
-        ) from None
+        evaluate = None
+    if not callable(evaluate):
+        raise CliError("evaluate: this xaikit version has no metrics (xaikit.metrics.evaluate)")
     model, inputs, targets = _prepare(args)
     explainer, entry = _explainer(args, model)
     known = xaikit.list_metrics()

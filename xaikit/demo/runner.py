@@ -7,6 +7,7 @@ the demo; the built-in methods must all succeed.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -188,8 +189,10 @@ def _metrics(
     Each metric runs on its own, so one that cannot handle the data leaves the others be.
     """
     try:
-        from xaikit.metrics import evaluate
+        evaluate = getattr(importlib.import_module("xaikit.metrics"), "evaluate", None)
     except ImportError:
+        evaluate = None
+    if not callable(evaluate):
         return {}, {}, "xaikit.metrics.evaluate is not available in this version"
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
