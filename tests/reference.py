@@ -70,7 +70,7 @@ def saliency(
     Tabular inputs (N, F) have no channel axis and are never reduced.
     """
     out = []
-    for sample, w in zip(x, weights):
+    for sample, w in zip(x, weights, strict=True):
         g = gradient(model64, sample, w)
         if absolute:
             g = np.abs(g)
@@ -132,10 +132,10 @@ def integrated_gradients(
     """
     alphas, rule_weights = nodes(rule, steps)
     attributions, deltas = [], []
-    for sample, base, w in zip(x, baselines, weights):
+    for sample, base, w in zip(x, baselines, weights, strict=True):
         sample, base = np.asarray(sample, np.float64), np.asarray(base, np.float64)
         integral = np.zeros_like(sample)
-        for alpha, rule_weight in zip(alphas, rule_weights):
+        for alpha, rule_weight in zip(alphas, rule_weights, strict=True):
             integral += rule_weight * gradient(model64, base + alpha * (sample - base), w)
         attribution = (sample - base) * integral
         attributions.append(attribution)
@@ -271,7 +271,7 @@ def numpy_guided_mlp(
     w1, b1, w2, b2, w3, b3 = (np.asarray(p, np.float64) for p in params)
     gate = (lambda g: np.maximum(g, 0.0)) if guided else (lambda g: g)
     out = []
-    for sample, t in zip(np.asarray(x, np.float64), weights):
+    for sample, t in zip(np.asarray(x, np.float64), weights, strict=True):
         h1 = sample @ w1 + b1
         a1 = np.maximum(h1, 0.0)
         h2 = a1 @ w2 + b2
@@ -289,7 +289,9 @@ def numpy_guided_mlp(
 
 
 # --------------------------------------------------------------------------- comparison
-def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-4) -> None:
+def assert_close(
+    actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-4, what: str = ""
+) -> None:
     """float32 result vs float64 reference, to float32 noise.
 
     float32 carries ~7 significant digits (eps 1.2e-7). The gradients here go through a few
@@ -300,6 +302,6 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-4) -
     is scaled by the largest reference value, so near-zero entries do not fail on noise.
     """
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    assert actual.shape == expected.shape, (what, actual.shape, expected.shape)
     scale = float(np.max(np.abs(expected))) if expected.size else 0.0
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale + 1e-12)
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale + 1e-12, err_msg=what)

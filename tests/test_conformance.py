@@ -16,8 +16,8 @@ from xaikit.testing import check_explainer
     [
         xaikit.Saliency,
         xaikit.GuidedBackprop,
-        lambda model: xaikit.IntegratedGradients(model, steps=16),
-        lambda model: xaikit.RandomBaselineIG(model, seed=0, num_runs=2, steps=16),
+        xaikit.IntegratedGradients,
+        lambda model: xaikit.RandomBaselineIG(model, seed=0),
     ],
     ids=["saliency", "guided_backprop", "integrated_gradients", "random_baseline_ig"],
 )

@@ -43,8 +43,7 @@ def test_matches_reference_on_the_four_models_for_every_target_form(cases):
         for form, targets in case.targets_forms().items():
             explanation = explainer.explain(case.x, targets)
             expected = guided_reference(case.copy64(guided=True), case.x, case.weights(targets))
-            assert explanation.attributions.shape == case.x.shape, (case.name, form)
-            assert_close(explanation.attributions, expected)
+            assert_close(explanation.attributions, expected, what=f"{case.name} {form}")
             assert explanation.convergence_delta is None
         plain = reference.saliency(case.copy64(), case.x, case.weights(), False, False)
         assert not np.allclose(explainer.explain(case.x).attributions, plain, atol=1e-6), (
@@ -178,7 +177,8 @@ def snapshot(model: keras.Model, x: np.ndarray) -> dict[str, Any]:
         stack.extend(getattr(layer, "layers", []))
     return {
         "applied": [
-            (layer, getattr(layer, "activation", None), vars(layer).get("call")) for layer in layers_seen
+            (layer, getattr(layer, "activation", None), vars(layer).get("call"))
+            for layer in layers_seen
         ],
         "weights": [np.array(w) for w in model.get_weights()],
         "outputs": np.asarray(model(x)),
@@ -187,11 +187,13 @@ def snapshot(model: keras.Model, x: np.ndarray) -> dict[str, Any]:
 
 def assert_unchanged(before: dict[str, Any], after: dict[str, Any]) -> None:
     assert len(before["applied"]) == len(after["applied"])
-    for (layer, act_a, call_a), (same, act_b, call_b) in zip(before["applied"], after["applied"]):
+    for (layer, act_a, call_a), (same, act_b, call_b) in zip(
+        before["applied"], after["applied"], strict=True
+    ):
         assert layer is same
         assert act_a is act_b, f"{layer.name}: activation not restored"
         assert call_a is call_b, f"{layer.name}: call not restored"
-    for a, b in zip(before["weights"], after["weights"]):
+    for a, b in zip(before["weights"], after["weights"], strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(before["outputs"], after["outputs"])
 
@@ -248,7 +250,9 @@ def test_model_restored_when_the_context_body_raises(zoo):
     explainer = xaikit.GuidedBackprop(model)
     with pytest.raises(KeyError), explainer.tracing_context():
         inside = snapshot(model, x)
-        swapped = [a for a, b in zip(before["applied"], inside["applied"]) if a[1:] != b[1:]]
+        swapped = [
+            a for a, b in zip(before["applied"], inside["applied"], strict=True) if a[1:] != b[1:]
+        ]
         assert len(swapped) == guidable  # the snapshot does see a swap
         raise KeyError("boom")
     assert_unchanged(before, snapshot(model, x))
@@ -325,7 +329,7 @@ def mobilenet() -> tuple[keras.Model, np.ndarray]:
     for layer in norms:
         layer.momentum = 0.0
     model(rng.normal(size=(8, 32, 32, 3)).astype("float32"), training=True)
-    for layer, momentum in zip(norms, momenta):
+    for layer, momentum in zip(norms, momenta, strict=True):
         layer.momentum = momentum
     return model, rng.normal(size=(2, 32, 32, 3)).astype("float32")
 
@@ -345,5 +349,7 @@ def test_mobilenet_v2_matches_reference_and_is_unchanged(mobilenet):
     # the largest attribution, so 3e-4 here (far below the gap to plain gradients, below)
     assert_close(explanation.attributions, expected, rtol=3e-4)
     plain = xaikit.Saliency(model, absolute=False, reducer=None).explain(x, explanation.targets)
-    assert not np.allclose(plain.attributions, expected, rtol=0.1, atol=0.1 * np.abs(expected).max())
+    assert not np.allclose(
+        plain.attributions, expected, rtol=0.1, atol=0.1 * np.abs(expected).max()
+    )
     assert_unchanged(before, snapshot(model, x))
