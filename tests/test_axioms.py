@@ -68,7 +68,9 @@ def test_completeness_is_exact_for_ig_on_a_linear_model():
     inputs = keras.Input((4,))
     dense = keras.layers.Dense(1)
     model = keras.Model(inputs, dense(inputs))
-    dense.set_weights([np.array([[1.5], [-2.0], [0.5], [3.0]], "float32"), np.array([0.7], "float32")])
+    dense.set_weights(
+        [np.array([[1.5], [-2.0], [0.5], [3.0]], "float32"), np.array([0.7], "float32")]
+    )
     x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
     for rule in ("trapezoid", "riemann_left", "gauss_legendre"):
         explainer = xaikit.IntegratedGradients(model, operator="regression", steps=1, rule=rule)

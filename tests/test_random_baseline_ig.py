@@ -102,15 +102,14 @@ def test_seed_none_draws_fresh_baselines(cases):
 def test_batch_size_does_not_change_the_result(cases):
     case = cases["cnn2d"]
     results = [
-        xaikit.RandomBaselineIG(case.model, num_runs=3, seed=4, steps=5, batch_size=size)
-        .explain(case.x)
+        xaikit.RandomBaselineIG(case.model, num_runs=3, seed=4, steps=5, batch_size=size).explain(
+            case.x
+        )
         for size in (1, 4, 1000)
     ]
     for other in results[1:]:
         assert_close(other.attributions, results[0].attributions, rtol=1e-5)
-        np.testing.assert_allclose(
-            other.convergence_delta, results[0].convergence_delta, atol=1e-6
-        )
+        np.testing.assert_allclose(other.convergence_delta, results[0].convergence_delta, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -134,4 +133,6 @@ def test_numpy_integer_seed_is_accepted(cases):
     case = cases["mlp"]
     got = xaikit.RandomBaselineIG(case.model, num_runs=1, steps=2, seed=np.int64(3))
     same = xaikit.RandomBaselineIG(case.model, num_runs=1, steps=2, seed=3)
-    np.testing.assert_array_equal(got.explain(case.x).attributions, same.explain(case.x).attributions)
+    np.testing.assert_array_equal(
+        got.explain(case.x).attributions, same.explain(case.x).attributions
+    )

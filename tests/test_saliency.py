@@ -14,7 +14,9 @@ def test_default_is_abs_then_max_over_channels(case):
     explanation = xaikit.Saliency(case.model, operator=case.operator).explain(case.x)
     expected = reference.saliency(case.copy64(), case.x, case.weights())
     # (N, F) tabular inputs keep their shape; (N, T, C) and (N, H, W, C) lose the channel axis
-    assert explanation.attributions.shape == (case.x.shape if case.x.ndim == 2 else case.x.shape[:-1])
+    assert explanation.attributions.shape == (
+        case.x.shape if case.x.ndim == 2 else case.x.shape[:-1]
+    )
     assert np.all(explanation.attributions >= 0)
     assert_close(explanation.attributions, expected)
     assert explanation.convergence_delta is None
@@ -39,7 +41,9 @@ def test_signed_unreduced_gradients_for_every_target_form(cases, form):
         )
         assert explanation.attributions.shape == case.x.shape
         assert_close(explanation.attributions, expected)
-        scores = [reference.score(case.copy64(), s, w) for s, w in zip(case.x, weights)]
+        scores = [
+            reference.score(case.copy64(), s, w) for s, w in zip(case.x, weights, strict=True)
+        ]
         assert_close(explanation.scores, scores)
 
 
@@ -48,9 +52,7 @@ def test_signed_unreduced_gradients_for_every_target_form(cases, form):
 )
 def test_abs_and_reducer_switch_independently(cases, absolute, reducer):
     case = cases["cnn2d"]
-    explanation = xaikit.Saliency(case.model, absolute=absolute, reducer=reducer).explain(
-        case.x, 2
-    )
+    explanation = xaikit.Saliency(case.model, absolute=absolute, reducer=reducer).explain(case.x, 2)
     expected = reference.saliency(
         case.copy64(), case.x, case.weights(2), absolute=absolute, channel_max=reducer == "max"
     )
