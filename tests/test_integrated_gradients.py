@@ -200,12 +200,8 @@ def test_completeness_axiom_agrees_with_the_reported_delta(cases, smooth):
 
 
 # --------------------------------------------------------------------------- other dtypes
-# Known bugs outside this file's reach (reported): engine.path_fn multiplies the operator's
-# scores by a factor of the inputs' dtype, so a model whose output dtype differs from its
-# input dtype fails with a TypeError; and Explainer._dtype reads model.compute_dtype, which is
-# float32 for a Functional model even when all its layers are float64. strict=True: once
-# fixed, these start passing and the markers must go.
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="engine.path_fn: scores dtype")
+# Regression tests: the engine casts the operator's scores to the inputs' dtype (mixed
+# precision models score in float16), and a float64 model is explained in float64.
 def test_mixed_precision_model():
     inputs = keras.Input((6,))
     hidden = keras.layers.Dense(8, activation="relu", dtype="mixed_float16", **init(95))(inputs)
@@ -216,7 +212,6 @@ def test_mixed_precision_model():
     assert np.all(np.abs(explanation.convergence_delta) < 0.05)  # float16 noise
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="Explainer._dtype, engine.path_fn")
 def test_float64_model_is_explained_in_float64(cases):
     case = cases["cnn1d"]
     model = case.copy64()

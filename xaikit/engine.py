@@ -62,7 +62,8 @@ def _raw_gradients(model: Any, operator: Callable) -> GradientFn:
     def gradients(points: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.GradientTape() as tape:
             tape.watch(points)
-            scores = operator(model, points, targets)
+            # a mixed-precision or float64 model may score in another dtype than its inputs
+            scores = tf.cast(operator(model, points, targets), points.dtype)
         grads = tape.gradient(
             scores, points, unconnected_gradients=tf.UnconnectedGradients.ZERO
         )

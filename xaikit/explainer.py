@@ -210,8 +210,12 @@ class Explainer(abc.ABC):
             yield slice(start, min(start + self.batch_size, n))
 
     def _dtype(self) -> np.dtype:
-        dtype = getattr(self.model, "compute_dtype", None) or getattr(self.model, "dtype", None)
-        return np.dtype("float64") if str(dtype) == "float64" else np.dtype("float32")
+        """float64 for models whose input is float64, else float32 (mixed precision too)."""
+        inputs = getattr(self.model, "inputs", None)
+        dtype = inputs[0].dtype if inputs else None
+        if dtype is None:
+            dtype = getattr(self.model, "compute_dtype", None) or getattr(self.model, "dtype", None)
+        return np.dtype("float64") if "float64" in str(dtype) else np.dtype("float32")
 
     def _num_outputs(self, first: np.ndarray) -> int:
         outputs = getattr(self.model, "outputs", None)

@@ -148,6 +148,11 @@ def _check_one(factory: Callable, model: keras.Model, x: np.ndarray, kind: str) 
         values,
         f"{where} a tf.data.Dataset of (x, y) must give the same result",
     )
+    other = (top + 1) % model.outputs[0].shape[-1]
+    assert not np.allclose(explainer.explain(x, other).attributions, values), (
+        f"{where} attributions must depend on the targets (explaining another class gave the "
+        "same result)"
+    )
     single = explainer.explain(x[:2], 1).attributions
     _close(single, explainer.explain(x[:2], np.array([1, 1])).attributions, f"{where} int target")
     bad = x.copy()
