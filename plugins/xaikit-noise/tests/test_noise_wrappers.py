@@ -68,15 +68,26 @@ def test_smoothgrad_around_integrated_gradients_passes_check_explainer():
 
 
 # ----------------------------------------------------------------------- zero noise
-def test_zero_noise_smoothgrad_is_the_wrapped_method(models):
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda model: xaikit.Saliency(model, absolute=False, reducer=None),
+        lambda model: xaikit.GuidedBackprop(model),  # its tracing_context must still apply
+    ],
+    ids=["saliency", "guided_backprop"],
+)
+def test_zero_noise_smoothgrad_is_the_wrapped_method(models, make):
     model, x = models["image"]
-    inner = xaikit.Saliency(model, absolute=False, reducer=None)
+    inner = make(model)
     smooth = SmoothGrad(inner, n_samples=4, noise=0.0, seed=0).explain(x)
     plain = inner.explain(x)
     np.testing.assert_allclose(smooth.attributions, plain.attributions, rtol=1e-5, atol=1e-7)
     np.testing.assert_array_equal(smooth.targets, plain.targets)
     np.testing.assert_allclose(smooth.scores, plain.scores, rtol=1e-6)
     assert smooth.method == "smoothgrad"
+    gradients = xaikit.Saliency(model, absolute=False, reducer=None).explain(x).attributions
+    if isinstance(inner, xaikit.GuidedBackprop):  # the guided ReLUs were in place
+        assert not np.allclose(smooth.attributions, gradients, atol=1e-4)
 
 
 def test_zero_noise_honours_the_wrapped_methods_prepare(models):
