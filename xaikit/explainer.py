@@ -73,6 +73,14 @@ def _check_strategy(instance: Any, attribute: attrs.Attribute, value: Any) -> No
         )
 
 
+def _extra_tensor(rows: Any, dtype: np.dtype) -> tf.Tensor:
+    """A chunk of a ``prepare()`` array: floats in the inputs' dtype, integers kept exact."""
+    array = np.asarray(rows)
+    if np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.bool_):
+        return tf.constant(array)
+    return tf.constant(array.astype(dtype, copy=False))
+
+
 def reducer_field(default: str | None) -> Any:
     """The ``reducer`` field with another default, for subclasses (Saliency uses 'max')."""
     return attrs.field(default=default, validator=_check_reducer)
@@ -143,7 +151,9 @@ class Explainer(abc.ABC):
         """Per-sample arrays (leading axis N) to pass, chunked, to :meth:`explain_batch`.
 
         Called once per ``explain`` with all inputs (N, ...) and target weights (N, K), so
-        anything drawn from the whole batch stays independent of ``batch_size``.
+        anything drawn from the whole batch stays independent of ``batch_size``. Float arrays
+        reach ``explain_batch`` in the inputs' dtype; integer and boolean arrays (seeds,
+        indices, masks) keep their own dtype.
         """
         return {}
 
@@ -332,7 +342,7 @@ class Explainer(abc.ABC):
         attributions, scores, base_scores = [], [], []
         for rows in self._chunks(len(x)):
             inputs, targets = tf.constant(x[rows]), tf.constant(weights[rows])
-            batch_extras = {k: tf.constant(np.asarray(v[rows], x.dtype)) for k, v in extras.items()}
+            batch_extras = {k: _extra_tensor(v[rows], x.dtype) for k, v in extras.items()}
             if self.strategy is None:
                 result = self._batch(inputs, targets, batch_extras)
             else:
