@@ -171,13 +171,14 @@ CASES: dict[str, tuple[Callable[[], Any], str, str, str]] = {
         _build("integrated_gradient"),
         "name",
         "unknown method 'integrated_gradient' (did you mean 'integrated_gradients'?)",
-        "known methods: guided_backprop, integrated_gradients, random_baseline_ig, saliency",
+        # every registered name, installed plugins' too (the built-ins among them)
+        "known methods: " + ", ".join(xaikit.list_methods()),
     ),
     "unknown operator": (
         _build("saliency", operator="softmax"),
         "operator",
         "unknown operator 'softmax'",
-        "known operators: classification, logits, regression",
+        "known operators: " + ", ".join(xaikit.list_operators()),
     ),
     "operator of the wrong type": (
         _build("saliency", operator=3),
@@ -189,7 +190,7 @@ CASES: dict[str, tuple[Callable[[], Any], str, str, str]] = {
         _build("saliency", reducer="average"),
         "reducer",
         "unknown reducer 'average'",
-        "known reducers: absmax, l2, max, mean, min, none, sum",
+        "known reducers: " + ", ".join(xaikit.list_reducers()),
     ),
     "unknown parameter": (
         _build(step=3),
@@ -302,3 +303,12 @@ def test_errors_raised_while_tracing_keep_their_type_and_message():
     with pytest.raises(xaikit.InputError) as info:
         xaikit.Saliency(MODEL, operator=strict).explain(X)
     assert str(info.value) == "operator: strict refuses to be traced"
+
+
+def test_unknown_name_messages_list_the_built_ins():
+    for names, builtins in [
+        (xaikit.list_methods(), {"guided_backprop", "integrated_gradients", "saliency"}),
+        (xaikit.list_operators(), {"classification", "logits", "regression"}),
+        (xaikit.list_reducers(), {"absmax", "l2", "max", "mean", "min", "none", "sum"}),
+    ]:
+        assert builtins <= set(names)

@@ -152,3 +152,29 @@ def test_only_chosen_layers_are_randomized():
     spy = SpyGradientTimesInput(model)
     result = ModelRandomization(model, explainer=spy, layers=[names[0]])(x, 0)
     assert result.details["layers"] == [names[0]] and result.curves.shape == (len(x), 1)
+
+
+@attrs.frozen(kw_only=True)
+class _Doubled(xaikit.Explainer):
+    """A wrapper that takes its model from the explainer it wraps (as SmoothGrad does)."""
+
+    method: xaikit.Explainer = attrs.field(kw_only=False)
+    model: object = attrs.field(init=False, repr=False)
+
+    batch_size: int = 8  # redefined after model: the base's default reads self.model
+
+    @model.default
+    def _model(self):
+        return self.method.model
+
+    def explain_batch(self, inputs, targets):
+        return 2.0 * self.method.explain_batch(inputs, targets).attributions
+
+
+def test_randomization_rebinds_a_wrapped_explainer_to_the_randomized_copies():
+    model, x = conformance_models()["image"]
+    wrapped = ModelRandomization(model, explainer=_Doubled(xaikit.Saliency(model)))(x[:3])
+    plain = ModelRandomization(model, explainer=xaikit.Saliency(model, reducer=None))(x[:3])
+    # doubling changes no rank: the wrapper must see exactly the same randomized models
+    np.testing.assert_allclose(wrapped.scores, plain.scores, atol=1e-6)
+    assert np.all(wrapped.scores < 1.0)

@@ -158,7 +158,7 @@ class ModelRandomization(ExplainerMetric):
             raise InputError("model: the randomization check needs a model with weights")
         pairs.reverse()  # from the output down
         trained = copy.get_weights()
-        explainer = attrs.evolve(self.explainer, model=copy)
+        explainer = _with_model(self.explainer, copy)
         curves = np.empty((len(data), len(pairs)), dtype=np.float64)
         for stage, (_, layer) in enumerate(pairs):
             if not self.cascading:
@@ -176,3 +176,23 @@ class ModelRandomization(ExplainerMetric):
             curves,
             {"layers": [name for name, _ in pairs], "cascading": self.cascading},
         )
+
+
+def _with_model(explainer: Any, model: Any) -> Any:
+    """A copy of ``explainer`` that explains ``model``, the original left untouched.
+
+    ``model`` is replaced where it is a constructor field; a wrapper that takes its model
+    from the explainer it wraps (SmoothGrad and the like) gets its wrapped explainer rebound
+    the same way.
+    """
+    fields = {field.name: field for field in attrs.fields(type(explainer)) if field.init}
+    if "model" in fields:
+        return attrs.evolve(explainer, model=model)
+    for name, field in fields.items():
+        inner = getattr(explainer, name)
+        if attrs.has(type(inner)) and hasattr(inner, "explain"):
+            return attrs.evolve(explainer, **{field.alias or name: _with_model(inner, model)})
+    raise InputError(
+        f"explainer: {type(explainer).__name__} takes no model and wraps no explainer, so it "
+        "cannot be pointed at the randomized copies of the model"
+    )
