@@ -59,7 +59,7 @@ def floor_seconds(model, rows: int, repeats: int) -> tuple[float, int]:
         full, rest = divmod(rows, chunk)
         x_rest, t_rest = x[:rest], t[:rest]
 
-        def run() -> None:
+        def run(x=x, t=t, full=full, rest=rest, x_rest=x_rest, t_rest=t_rest) -> None:
             out = None
             for _ in range(full):
                 out = step(x, t)

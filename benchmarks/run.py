@@ -27,11 +27,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
-import xaikit  # noqa: E402
 from adapters import evaluations, xaikit_call, xplique_call, xplique_version  # noqa: E402
 from measure import PeakRSS, floor_seconds, median_seconds  # noqa: E402
 from models import build  # noqa: E402
+
+import xaikit  # noqa: E402
 
 FULL_CASES = [
     (model, method, n)

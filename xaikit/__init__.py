@@ -13,8 +13,11 @@ from ._backend import check_backend
 
 check_backend()
 
-from . import axioms, testing  # noqa: E402
-from . import metrics  # noqa: E402
+from . import (  # noqa: E402
+    axioms,
+    metrics,  # noqa: E402
+    testing,
+)
 from .engine import BatchResult  # noqa: E402
 from .errors import (  # noqa: E402
     BackendError,
@@ -38,9 +41,9 @@ from .methods import (  # noqa: E402
 from .registry import (  # noqa: E402
     Registry,
     get_explainer,
+    get_metric,
     get_registry,
     hookimpl,
-    get_metric,
     list_methods,
     list_metrics,
     list_operators,

@@ -23,11 +23,24 @@ from . import engine
 from .engine import BatchResult
 from .errors import InputError
 from .explanation import Explanation
-from .inputs import check_inputs, coerce_inputs, coerce_targets, model_input_shape
+from .inputs import (
+    check_inputs,
+    coerce_inputs,
+    coerce_targets,
+    merge_targets,
+    model_input_shape,
+)
 from .operators import Operator
 from .reducers import Reducer, apply_reducer
 
-__all__ = ["Explainer", "DEFAULT_BATCH_SIZE", "positive_int", "reducer_field"]
+__all__ = [
+    "Explainer",
+    "DEFAULT_BATCH_SIZE",
+    "positive_int",
+    "check_model",
+    "check_operator",
+    "reducer_field",
+]
 
 #: Rows evaluated at once when the model's input shape is unknown (subclassed models);
 #: otherwise the default comes from :func:`xaikit.engine.auto_batch_size`.
@@ -40,13 +53,13 @@ def positive_int(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
         raise InputError(f"{attribute.name}: expected an integer >= 1, got {value!r}")
 
 
-def _check_model(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+def check_model(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if not callable(value):
         raise InputError(f"model: expected a Keras model, got {type(value).__name__}")
     model_input_shape(value)  # refuses multi-input models with a clear message
 
 
-def _check_operator(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+def check_operator(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     from .registry import resolve_operator
 
     resolve_operator(value)
@@ -116,11 +129,11 @@ class Explainer(abc.ABC):
     #: sets none is recorded under its class name (``register_method`` sets it).
     name: ClassVar[str | None] = None
 
-    model: Any = attrs.field(kw_only=False, validator=_check_model, repr=False)
+    model: Any = attrs.field(kw_only=False, validator=check_model, repr=False)
     batch_size: int = attrs.field(
         default=attrs.Factory(_default_batch_size, takes_self=True), validator=positive_int
     )
-    operator: str | Operator = attrs.field(default="classification", validator=_check_operator)
+    operator: str | Operator = attrs.field(default="classification", validator=check_operator)
     reducer: str | Reducer | None = reducer_field(None)
     strategy: tf.distribute.Strategy | None = attrs.field(
         default=None, validator=_check_strategy, repr=False, eq=False
@@ -255,13 +268,7 @@ class Explainer(abc.ABC):
             InputError: inputs or targets do not fit the model (the message says how).
         """
         x, dataset_targets = coerce_inputs(inputs, self.model)
-        if dataset_targets is not None:
-            if targets is not None:
-                raise InputError(
-                    "targets: the dataset already yields (x, y) targets; pass a dataset of x "
-                    "alone or leave targets=None"
-                )
-            targets = dataset_targets
+        targets = merge_targets(targets, dataset_targets)
         x = check_inputs(x, self.model).astype(self._dtype(), copy=False)
         operator = self.resolved_operator()
         validate = getattr(operator, "validate", None)
@@ -326,7 +333,7 @@ class Explainer(abc.ABC):
         has_base: list[bool] = []
 
         def replica(x: tf.Tensor, t: tf.Tensor, *values: tf.Tensor) -> tuple:
-            result = self._batch(x, t, dict(zip(names, values)))
+            result = self._batch(x, t, dict(zip(names, values, strict=True)))
             has_base.append(result.baseline_scores is not None)
             base = result.baseline_scores
             return result.attributions, result.scores, base if base is not None else result.scores

@@ -20,6 +20,7 @@ __all__ = [
     "model_input_shape",
     "to_array",
     "coerce_inputs",
+    "merge_targets",
     "check_inputs",
     "coerce_targets",
 ]
@@ -110,6 +111,22 @@ def coerce_inputs(inputs: Any, model: Any) -> tuple[np.ndarray, np.ndarray | Non
     if isinstance(inputs, tf.data.Dataset):
         return _from_dataset(inputs, None if shape is None else len(shape))
     return to_array(inputs, "inputs"), None
+
+
+def merge_targets(targets: Any, dataset_targets: np.ndarray | None) -> Any:
+    """The targets to use when inputs came as a dataset that may yield ``(x, y)``.
+
+    Raises:
+        InputError: targets were given twice, as an argument and as the dataset's ``y``.
+    """
+    if dataset_targets is None:
+        return targets
+    if targets is not None:
+        raise InputError(
+            "targets: the dataset already yields (x, y) targets; pass a dataset of x "
+            "alone or leave targets=None"
+        )
+    return dataset_targets
 
 
 def check_inputs(x: np.ndarray, model: Any) -> np.ndarray:

@@ -165,6 +165,6 @@ def _check_one(factory: Callable, model: keras.Model, x: np.ndarray, kind: str) 
         raise AssertionError(f"{where} NaN inputs must raise InputError")
     after = _state(model)
     assert len(before[0]) == len(after[0]) and all(
-        np.array_equal(a, b) for a, b in zip(before[0], after[0])
+        np.array_equal(a, b) for a, b in zip(before[0], after[0], strict=True)
     ), f"{where} the model's weights changed"
     assert before[1] == after[1], f"{where} the model's layers or activations changed"

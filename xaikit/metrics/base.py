@@ -23,9 +23,15 @@ import tensorflow as tf
 
 from .. import engine
 from ..errors import InputError
-from ..explainer import Explainer, positive_int
+from ..explainer import Explainer, check_model, check_operator, positive_int
 from ..explanation import Explanation
-from ..inputs import check_inputs, coerce_inputs, coerce_targets, model_input_shape, to_array
+from ..inputs import (
+    check_inputs,
+    coerce_inputs,
+    coerce_targets,
+    merge_targets,
+    to_array,
+)
 from ..operators import Operator
 from ..registry import resolve_operator
 from ._features import FeatureLayout, feature_layout
@@ -87,16 +93,6 @@ class MetricInputs:
         return int(self.inputs.shape[0])
 
 
-def _check_model(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if not callable(value):
-        raise InputError(f"model: expected a Keras model, got {type(value).__name__}")
-    model_input_shape(value)  # refuses multi-input models with a clear message
-
-
-def _check_operator(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    resolve_operator(value)
-
-
 def check_explainer_field(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     """attrs validator: an :class:`~xaikit.Explainer` of the metric's own model."""
     if value is None:
@@ -141,9 +137,9 @@ class Metric(abc.ABC):
     #: Whether the metric takes ``explainer=`` (and can compute attributions itself).
     requires_explainer: ClassVar[bool] = False
 
-    model: Any = attrs.field(kw_only=False, validator=_check_model, repr=False)
+    model: Any = attrs.field(kw_only=False, validator=check_model, repr=False)
     batch_size: int = attrs.field(default=64, validator=positive_int)
-    operator: str | Operator = attrs.field(default="classification", validator=_check_operator)
+    operator: str | Operator = attrs.field(default="classification", validator=check_operator)
     _kernels: dict = attrs.field(init=False, factory=dict, repr=False, eq=False)
 
     # ------------------------------------------------------------------ the hook to implement
@@ -182,13 +178,8 @@ class Metric(abc.ABC):
                 targets, from_explanation = attributions.targets, True
             attributions = attributions.attributions
         x, dataset_targets = coerce_inputs(inputs, self.model)
-        if dataset_targets is not None and not from_explanation:
-            if targets is not None:
-                raise InputError(
-                    "targets: the dataset already yields (x, y) targets; pass a dataset of x "
-                    "alone or leave targets=None"
-                )
-            targets = dataset_targets
+        if not from_explanation:
+            targets = merge_targets(targets, dataset_targets)
         x = check_inputs(x, self.model).astype(self._dtype(), copy=False)
         operator = resolve_operator(self.operator)
         validate = getattr(operator, "validate", None)

@@ -10,7 +10,7 @@ import attrs
 
 from ..errors import InputError
 from ..explainer import Explainer
-from ..inputs import coerce_inputs
+from ..inputs import coerce_inputs, merge_targets
 from .base import Metric, MetricResult
 
 __all__ = ["evaluate"]
@@ -116,13 +116,7 @@ def evaluate(
         params.update(per_metric.get(name, {}))
         built[name] = factory(explainer.model, **params)
     x, dataset_targets = coerce_inputs(inputs, explainer.model)
-    if dataset_targets is not None:
-        if targets is not None:
-            raise InputError(
-                "targets: the dataset already yields (x, y) targets; pass a dataset of x "
-                "alone or leave targets=None"
-            )
-        targets = dataset_targets
+    targets = merge_targets(targets, dataset_targets)
     explanation = explainer.explain(x, targets)
     order = [item.name if isinstance(item, Metric) else item for item in selected]
     return {name: built[name](x, None, explanation) for name in order}
