@@ -55,7 +55,5 @@ def random_from_batch(inputs: np.ndarray, num_runs: int, seed: int | None) -> np
     rng = np.random.default_rng(seed)
     n, length = inputs.shape[0], inputs.shape[1]
     positions = np.arange(length)
-    drawn = np.stack(
-        [inputs[rng.integers(0, n, size=length), positions] for _ in range(num_runs)]
-    )
+    drawn = np.stack([inputs[rng.integers(0, n, size=length), positions] for _ in range(num_runs)])
     return np.broadcast_to(drawn[None], (n, *drawn.shape))

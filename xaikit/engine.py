@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
+import numpy as np
 import tensorflow as tf
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "gradient_fn",
     "forward_fn",
     "predict_fn",
+    "predict_in_chunks",
     "path_fn",
     "run_on_replicas",
     "auto_batch_size",
@@ -64,9 +66,7 @@ def _raw_gradients(model: Any, operator: Callable) -> GradientFn:
             tape.watch(points)
             # a mixed-precision or float64 model may score in another dtype than its inputs
             scores = tf.cast(operator(model, points, targets), points.dtype)
-        grads = tape.gradient(
-            scores, points, unconnected_gradients=tf.UnconnectedGradients.ZERO
-        )
+        grads = tape.gradient(scores, points, unconnected_gradients=tf.UnconnectedGradients.ZERO)
         return grads, scores
 
     return gradients
@@ -109,6 +109,25 @@ def predict_fn(
 
     spec = tf.TensorSpec((None, *sample_shape), dtype, name="inputs")
     return tf.function(predict, input_signature=[spec]).get_concrete_function()
+
+
+def predict_in_chunks(kernels: dict, model: Any, inputs: np.ndarray, batch_size: int) -> np.ndarray:
+    """Model outputs (N, K) for ``inputs`` (N, ...), ``batch_size`` samples at a time.
+
+    The compiled predict function is cached in ``kernels`` (an explainer's or metric's own
+    cache) under its input signature.
+    """
+    key = ("predict", inputs.shape[1:], inputs.dtype)
+    predict = kernels.get(key)
+    if predict is None:
+        predict = predict_fn(model, inputs.shape[1:], tf.as_dtype(inputs.dtype))
+        kernels[key] = predict
+    return np.concatenate(
+        [
+            predict(tf.constant(inputs[start : start + batch_size])).numpy()
+            for start in range(0, len(inputs), batch_size)
+        ]
+    )
 
 
 def path_fn(

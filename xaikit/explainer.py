@@ -139,9 +139,7 @@ class Explainer(abc.ABC):
         default=None, validator=_check_strategy, repr=False, eq=False
     )
     _kernels: dict = attrs.field(init=False, factory=dict, repr=False, eq=False)
-    _lock: threading.RLock = attrs.field(
-        init=False, factory=threading.RLock, repr=False, eq=False
-    )
+    _lock: threading.RLock = attrs.field(init=False, factory=threading.RLock, repr=False, eq=False)
 
     # ------------------------------------------------------------------ the hook to implement
     @abc.abstractmethod
@@ -219,14 +217,7 @@ class Explainer(abc.ABC):
         return self._kernel("forward", inputs, targets, engine.forward_fn)(inputs, targets)
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
-        key = ("predict", inputs.shape[1:], inputs.dtype)
-        predict = self._kernels.get(key)
-        if predict is None:
-            predict = engine.predict_fn(self.model, inputs.shape[1:], tf.as_dtype(inputs.dtype))
-            self._kernels[key] = predict
-        return np.concatenate(
-            [predict(tf.constant(inputs[s])).numpy() for s in self._chunks(len(inputs))]
-        )
+        return engine.predict_in_chunks(self._kernels, self.model, inputs, self.batch_size)
 
     def _chunks(self, n: int) -> Iterator[slice]:
         for start in range(0, n, self.batch_size):

@@ -8,7 +8,6 @@ import inspect
 import json
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 
 import xaikit
 
+from .._json import jsonable
 from .inputs import (
     CliError,
     load_array,
@@ -72,17 +72,7 @@ def _prepare(args: argparse.Namespace) -> tuple[Any, np.ndarray, Any]:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist() if value.size <= 16 else f"<array of shape {list(value.shape)}>"
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
+    return jsonable(value, max_array=16)
 
 
 def _record(args: argparse.Namespace, explainer: Any, entry: Any, **more: Any) -> dict:

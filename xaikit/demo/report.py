@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import viz
+from .._json import jsonable
 from .runner import KindRun, MethodRun
 
 __all__ = ["write_report", "summary"]
@@ -89,17 +90,7 @@ def summary(results: Mapping[str, KindRun]) -> dict[str, Any]:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist() if value.size <= 64 else f"array of shape {value.shape}"
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
+    return jsonable(value, max_array=64)
 
 
 _STYLE = """

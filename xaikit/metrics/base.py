@@ -276,17 +276,7 @@ class Metric(abc.ABC):
 
     def predict(self, inputs: np.ndarray) -> np.ndarray:
         """The model's outputs (N, K), ``batch_size`` samples at a time (compiled)."""
-        key = ("predict", inputs.shape[1:], inputs.dtype)
-        predict = self._kernels.get(key)
-        if predict is None:
-            predict = engine.predict_fn(self.model, inputs.shape[1:], tf.as_dtype(inputs.dtype))
-            self._kernels[key] = predict
-        return np.concatenate(
-            [
-                predict(tf.constant(inputs[start : start + self.batch_size])).numpy()
-                for start in range(0, len(inputs), self.batch_size)
-            ]
-        )
+        return engine.predict_in_chunks(self._kernels, self.model, inputs, self.batch_size)
 
     def _forward(self, data: MetricInputs) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
         x = data.inputs
