@@ -27,7 +27,9 @@ from .inputs import (
     check_inputs,
     coerce_inputs,
     coerce_targets,
+    declared_num_outputs,
     merge_targets,
+    model_dtype,
     model_input_shape,
 )
 from .operators import Operator
@@ -223,22 +225,9 @@ class Explainer(abc.ABC):
         for start in range(0, n, self.batch_size):
             yield slice(start, min(start + self.batch_size, n))
 
-    def _dtype(self) -> np.dtype:
-        """float64 for models whose input is float64, else float32 (mixed precision too)."""
-        inputs = getattr(self.model, "inputs", None)
-        dtype = inputs[0].dtype if inputs else None
-        if dtype is None:
-            dtype = getattr(self.model, "compute_dtype", None) or getattr(self.model, "dtype", None)
-        return np.dtype("float64") if "float64" in str(dtype) else np.dtype("float32")
-
     def _num_outputs(self, first: np.ndarray) -> int:
-        outputs = getattr(self.model, "outputs", None)
-        shape = tuple(outputs[0].shape) if outputs and len(outputs) == 1 else ()
-        if len(shape) in (1, 2):
-            width = shape[-1] if len(shape) == 2 else 1
-            if width is not None:
-                return int(width)
-        return int(self._predict(first).shape[-1])
+        declared = declared_num_outputs(self.model)
+        return declared if declared is not None else int(self._predict(first).shape[-1])
 
     # ------------------------------------------------------------------ the template
     def explain(self, inputs: Any, targets: Any = None) -> Explanation:
@@ -260,7 +249,7 @@ class Explainer(abc.ABC):
         """
         x, dataset_targets = coerce_inputs(inputs, self.model)
         targets = merge_targets(targets, dataset_targets)
-        x = check_inputs(x, self.model).astype(self._dtype(), copy=False)
+        x = check_inputs(x, self.model).astype(model_dtype(self.model), copy=False)
         operator = self.resolved_operator()
         validate = getattr(operator, "validate", None)
         if validate is not None:

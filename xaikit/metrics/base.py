@@ -29,14 +29,34 @@ from ..inputs import (
     check_inputs,
     coerce_inputs,
     coerce_targets,
+    declared_num_outputs,
     merge_targets,
+    model_dtype,
     to_array,
 )
 from ..operators import Operator
 from ..registry import resolve_operator
 from ._features import FeatureLayout, feature_layout
 
-__all__ = ["Metric", "MetricResult", "MetricInputs", "ExplainerMetric", "check_explainer_field"]
+__all__ = [
+    "Metric",
+    "MetricResult",
+    "MetricInputs",
+    "ExplainerMetric",
+    "check_explainer_field",
+    "positive_number",
+]
+
+
+def positive_number(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """attrs validator: a finite number > 0 (bools refused)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not np.isfinite(value)
+        or value <= 0
+    ):
+        raise InputError(f"{attribute.name}: expected a finite number > 0, got {value!r}")
 
 
 @attrs.frozen(eq=False)
@@ -180,7 +200,7 @@ class Metric(abc.ABC):
         x, dataset_targets = coerce_inputs(inputs, self.model)
         if not from_explanation:
             targets = merge_targets(targets, dataset_targets)
-        x = check_inputs(x, self.model).astype(self._dtype(), copy=False)
+        x = check_inputs(x, self.model).astype(model_dtype(self.model), copy=False)
         operator = resolve_operator(self.operator)
         validate = getattr(operator, "validate", None)
         if validate is not None:
@@ -293,18 +313,9 @@ class Metric(abc.ABC):
             self._kernels[key] = forward
         return forward
 
-    def _dtype(self) -> np.dtype:
-        dtype = getattr(self.model, "compute_dtype", None) or getattr(self.model, "dtype", None)
-        return np.dtype("float64") if str(dtype) == "float64" else np.dtype("float32")
-
     def _num_outputs(self, first: np.ndarray) -> int:
-        outputs = getattr(self.model, "outputs", None)
-        shape = tuple(outputs[0].shape) if outputs and len(outputs) == 1 else ()
-        if len(shape) in (1, 2):
-            width = shape[-1] if len(shape) == 2 else 1
-            if width is not None:
-                return int(width)
-        return int(self.predict(first).shape[-1])
+        declared = declared_num_outputs(self.model)
+        return declared if declared is not None else int(self.predict(first).shape[-1])
 
     @staticmethod
     def _check_attributions(attributions: Any, x: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from ..baselines import check_baseline, constant_baselines
 from ..errors import InputError
 from ..explainer import positive_int
 from ._features import grid_masks, row_correlation
-from .base import Metric, MetricInputs, MetricResult
+from .base import Metric, MetricInputs, MetricResult, positive_number
 
 __all__ = ["MuFidelity", "Infidelity"]
 
@@ -32,16 +32,6 @@ _seed = attrs.validators.optional(attrs.validators.instance_of(int))
 def _open_unit(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
         raise InputError(f"{attribute.name}: expected a fraction in (0, 1), got {value!r}")
-
-
-def _positive_number(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not np.isfinite(value)
-        or value <= 0
-    ):
-        raise InputError(f"{attribute.name}: expected a finite number > 0, got {value!r}")
 
 
 def _at_least_two(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -141,7 +131,7 @@ class Infidelity(Metric):
     higher_is_better = False
 
     n_perturbations: int = attrs.field(default=32, validator=positive_int)
-    noise_scale: float = attrs.field(default=0.1, validator=_positive_number)
+    noise_scale: float = attrs.field(default=0.1, validator=positive_number)
     multiply_by_inputs: bool = attrs.field(
         default=True, validator=attrs.validators.instance_of(bool)
     )

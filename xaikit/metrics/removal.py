@@ -66,6 +66,17 @@ class _Removal(Metric):
     baseline: Any = attrs.field(default=0.0, validator=check_baseline, eq=False)
     absolute: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
+    def stepped_result(self, data: MetricInputs, steps: int, insert: bool) -> MetricResult:
+        """Curves over ``steps`` equal steps towards the baseline (or from it, ``insert``),
+        scored by their area over the fraction of features moved."""
+        counts = self._counts_of_steps(data, steps)
+        fractions = counts / data.layout.num_features
+        replacement = constant_baselines(self.baseline, data.inputs)[:, 0]
+        curves = self.removal_curves(data, counts, replacement, insert=insert)
+        return self.result(
+            area_under_curve(curves, fractions), curves, {"fractions": fractions, "counts": counts}
+        )
+
     def removal_curves(
         self,
         data: MetricInputs,
@@ -131,13 +142,7 @@ class Deletion(_Removal):
     steps: int = attrs.field(default=20, validator=positive_int)
 
     def compute(self, data: MetricInputs) -> MetricResult:
-        counts = self._counts_of_steps(data, self.steps)
-        fractions = counts / data.layout.num_features
-        replacement = constant_baselines(self.baseline, data.inputs)[:, 0]
-        curves = self.removal_curves(data, counts, replacement)
-        return self.result(
-            area_under_curve(curves, fractions), curves, {"fractions": fractions, "counts": counts}
-        )
+        return self.stepped_result(data, self.steps, insert=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -163,13 +168,7 @@ class Insertion(_Removal):
     steps: int = attrs.field(default=20, validator=positive_int)
 
     def compute(self, data: MetricInputs) -> MetricResult:
-        counts = self._counts_of_steps(data, self.steps)
-        fractions = counts / data.layout.num_features
-        replacement = constant_baselines(self.baseline, data.inputs)[:, 0]
-        curves = self.removal_curves(data, counts, replacement, insert=True)
-        return self.result(
-            area_under_curve(curves, fractions), curves, {"fractions": fractions, "counts": counts}
-        )
+        return self.stepped_result(data, self.steps, insert=True)
 
 
 @attrs.frozen(kw_only=True)

@@ -6,26 +6,14 @@ sample with the same explainer and keeps the largest change of the attributions.
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 import numpy as np
 
 from ..errors import InputError
 from ..explainer import positive_int
-from .base import ExplainerMetric, MetricInputs, MetricResult
+from .base import ExplainerMetric, MetricInputs, MetricResult, positive_number
 
 __all__ = ["MaxSensitivity"]
-
-
-def _radius(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not np.isfinite(value)
-        or value <= 0
-    ):
-        raise InputError(f"radius: expected a finite number > 0, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -54,7 +42,7 @@ class MaxSensitivity(ExplainerMetric):
     higher_is_better = False
 
     n_perturbations: int = attrs.field(default=10, validator=positive_int)
-    radius: float = attrs.field(default=0.02, validator=_radius)
+    radius: float = attrs.field(default=0.02, validator=positive_number)
     relative: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
     seed: int | None = attrs.field(
         default=0, validator=attrs.validators.optional(attrs.validators.instance_of(int))
