@@ -15,10 +15,11 @@ check_backend()
 
 from . import (  # noqa: E402
     axioms,
-    metrics,  # noqa: E402
+    metrics,
     testing,
+    validators,
 )
-from .engine import BatchResult  # noqa: E402
+from .capabilities import DATA_KINDS, Capabilities, capabilities_of  # noqa: E402
 from .errors import (  # noqa: E402
     BackendError,
     InputError,
@@ -29,7 +30,7 @@ from .errors import (  # noqa: E402
     UnknownNameError,
     XaikitError,
 )
-from .explainer import DEFAULT_BATCH_SIZE, Explainer  # noqa: E402
+from .explainer import DEFAULT_BATCH_SIZE, BatchResult, Explainer  # noqa: E402
 from .explanation import Explanation  # noqa: E402
 from .methods import (  # noqa: E402
     GuidedBackprop,
@@ -38,6 +39,8 @@ from .methods import (  # noqa: E402
     RandomBaselineIG,
     Saliency,
 )
+from .kernels import KernelCache  # noqa: E402
+from .model import model_outputs  # noqa: E402
 from .registry import (  # noqa: E402
     Registry,
     get_explainer,
@@ -64,6 +67,12 @@ __all__ = [
     "Explainer",
     "Explanation",
     "BatchResult",
+    "Capabilities",
+    "DATA_KINDS",
+    "capabilities_of",
+    "KernelCache",
+    "model_outputs",
+    "validators",
     "Saliency",
     "GuidedBackprop",
     "PathIntegral",

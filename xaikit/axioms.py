@@ -54,7 +54,7 @@ def completeness(
 def _targets_as_weights(targets: np.ndarray, explainer: Explainer, x: np.ndarray) -> np.ndarray:
     if targets.ndim == 2:
         return targets.astype(x.dtype)
-    num_outputs = explainer._num_outputs(x[:1])
+    num_outputs = explainer.num_outputs(x)
     weights = np.zeros((len(x), num_outputs), dtype=x.dtype)
     weights[np.arange(len(x)), targets] = 1
     return weights

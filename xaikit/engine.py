@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import attrs
 import numpy as np
 import tensorflow as tf
 
+from .kernels import KernelCache
+from .model import model_outputs
+
 __all__ = [
-    "BatchResult",
     "GradientFn",
     "gradient_fn",
     "forward_fn",
@@ -34,23 +35,6 @@ __all__ = [
 
 # (points (n, ...), targets (n, K)) -> (gradients (n, ...), scores (n,))
 GradientFn = Callable[[tf.Tensor, tf.Tensor], "tuple[tf.Tensor, tf.Tensor]"]
-
-
-@attrs.frozen
-class BatchResult:
-    """What a method's ``explain_batch`` may return instead of a bare attributions tensor.
-
-    Attributes:
-        attributions: (n, ...) attributions, the inputs' shape.
-        scores: (n,) operator scores at the inputs, when the method computed them anyway
-            (saves the base class a forward pass).
-        baseline_scores: (n,) mean operator score at the baselines, for path methods; makes
-            the Explanation carry a ``convergence_delta``.
-    """
-
-    attributions: tf.Tensor
-    scores: tf.Tensor | None = None
-    baseline_scores: tf.Tensor | None = None
 
 
 def _specs(sample_shape: Sequence[int], num_outputs: int, dtype: tf.DType) -> list:
@@ -102,7 +86,6 @@ def predict_fn(
     model: Any, sample_shape: Sequence[int], dtype: tf.DType
 ) -> Callable[[tf.Tensor], tf.Tensor]:
     """Compiled ``inputs -> model outputs``, for choosing default targets."""
-    from .operators import model_outputs
 
     def predict(points: tf.Tensor) -> tf.Tensor:
         return model_outputs(model, points)
@@ -111,17 +94,18 @@ def predict_fn(
     return tf.function(predict, input_signature=[spec]).get_concrete_function()
 
 
-def predict_in_chunks(kernels: dict, model: Any, inputs: np.ndarray, batch_size: int) -> np.ndarray:
+def predict_in_chunks(
+    kernels: KernelCache, model: Any, inputs: np.ndarray, batch_size: int
+) -> np.ndarray:
     """Model outputs (N, K) for ``inputs`` (N, ...), ``batch_size`` samples at a time.
 
     The compiled predict function is cached in ``kernels`` (an explainer's or metric's own
     cache) under its input signature.
     """
-    key = ("predict", inputs.shape[1:], inputs.dtype)
-    predict = kernels.get(key)
-    if predict is None:
-        predict = predict_fn(model, inputs.shape[1:], tf.as_dtype(inputs.dtype))
-        kernels[key] = predict
+    predict = kernels.get(
+        ("predict", inputs.shape[1:], inputs.dtype),
+        lambda: predict_fn(model, inputs.shape[1:], tf.as_dtype(inputs.dtype)),
+    )
     return np.concatenate(
         [
             predict(tf.constant(inputs[start : start + batch_size])).numpy()
@@ -165,11 +149,13 @@ def path_fn(
             run = (rows // steps) % runs
             point = rows % steps
             x = tf.gather(inputs, sample)
-            delta = x - tf.gather_nd(baselines, tf.stack([sample, run], axis=1))
+            base = tf.gather_nd(baselines, tf.stack([sample, run], axis=1))
+            delta = x - base
             alpha = tf.gather(alphas, point)
-            grads, scores = gradients(
-                x - tf.reshape(1.0 - alpha, expand) * delta, tf.gather(targets, sample)
-            )
+            # b + a (x - b): exactly b at a = 0; at a = 1 the inputs themselves, exactly
+            at_end = tf.reshape(tf.equal(alpha, 1.0), expand)
+            points = tf.where(at_end, x, base + tf.reshape(alpha, expand) * delta)
+            grads, scores = gradients(points, tf.gather(targets, sample))
             weight = tf.reshape(tf.gather(weights, point) * inv_runs, expand)
             acc += tf.math.unsorted_segment_sum(weight * delta * grads, sample, n)
             scores = scores * inv_runs

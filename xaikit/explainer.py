@@ -1,18 +1,23 @@
 """The :class:`Explainer` base class: the ``explain`` template every method shares.
 
-``explain(inputs, targets)`` is written once, here. It coerces and validates the inputs and
-targets, lets the method prepare per-sample arrays (baselines, ...), splits the samples into
-chunks of ``batch_size``, calls the method's one hook, :meth:`Explainer.explain_batch`, on
-each chunk (tensors in, tensors out), applies the reducer and builds the
-:class:`~xaikit.explanation.Explanation`.
+``explain(inputs, targets)`` is written once, here. It prepares the call (inputs, targets,
+operator: :mod:`xaikit.call`), checks that the method explains that kind of data (its declared
+:class:`~xaikit.Capabilities`), lets the method prepare per-sample arrays (baselines, ...),
+splits the samples into chunks of ``batch_size``, calls the method's one hook,
+:meth:`Explainer.explain_batch`, on each chunk (tensors in, tensors out), applies the reducer
+and builds the :class:`~xaikit.explanation.Explanation`.
+
+The public helpers a method uses -- :meth:`Explainer.compiled` (the kernel cache),
+:meth:`Explainer.gradients`, :meth:`Explainer.scores`, :meth:`Explainer.predict`,
+:meth:`Explainer.run_batch` (the checked per-chunk call) and :class:`BatchResult` -- are the
+same for xaikit's built-in methods and for plugins.
 """
 
 from __future__ import annotations
 
 import abc
 import contextlib
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
@@ -20,27 +25,24 @@ import numpy as np
 import tensorflow as tf
 
 from . import engine
-from .engine import BatchResult
+from .call import prepare_call
+from .capabilities import Capabilities, capabilities_of
 from .errors import InputError
 from .explanation import Explanation
-from .inputs import (
-    check_inputs,
-    coerce_inputs,
-    coerce_targets,
-    declared_num_outputs,
-    merge_targets,
-    model_dtype,
-    model_input_shape,
-)
+from .kernels import KernelCache
+from .model import declared_num_outputs, model_input_shape
 from .operators import Operator
 from .reducers import Reducer, apply_reducer
+from .registry import name_of, resolve_operator, resolve_reducer
+from .validators import positive_int
 
 __all__ = [
     "Explainer",
+    "BatchResult",
     "DEFAULT_BATCH_SIZE",
-    "positive_int",
     "check_model",
     "check_operator",
+    "check_reducer",
     "reducer_field",
 ]
 
@@ -48,28 +50,43 @@ __all__ = [
 #: otherwise the default comes from :func:`xaikit.engine.auto_batch_size`.
 DEFAULT_BATCH_SIZE = 64
 
+#: A kernel builder: ``build(model, operator, sample_shape, num_outputs, dtype) -> callable``.
+KernelBuilder = Callable[[Any, Operator, tuple, int, tf.DType], Any]
 
-def positive_int(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    """attrs validator: an integer >= 1 (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{attribute.name}: expected an integer >= 1, got {value!r}")
+
+@attrs.frozen
+class BatchResult:
+    """What a method's ``explain_batch`` may return instead of a bare attributions tensor.
+
+    Attributes:
+        attributions: (n, ...) attributions, the inputs' shape.
+        scores: (n,) operator scores at the inputs, when the method computed them anyway
+            (saves the base class a forward pass).
+        baseline_scores: (n,) mean operator score at the baselines, for path methods; makes
+            the Explanation carry a ``convergence_delta``.
+    """
+
+    attributions: tf.Tensor
+    scores: tf.Tensor | None = None
+    baseline_scores: tf.Tensor | None = None
 
 
 def check_model(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """attrs validator: a callable model of one input whose data kind the method explains."""
     if not callable(value):
         raise InputError(f"model: expected a Keras model, got {type(value).__name__}")
-    model_input_shape(value)  # refuses multi-input models with a clear message
+    shape = model_input_shape(value)  # refuses multi-input models with a clear message
+    if isinstance(instance, Explainer):
+        instance.check_data(shape, "model")
 
 
 def check_operator(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    from .registry import resolve_operator
-
+    """attrs validator: a registered operator name or a callable."""
     resolve_operator(value)
 
 
-def _check_reducer(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    from .registry import resolve_reducer
-
+def check_reducer(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """attrs validator: a registered reducer name, a callable or None."""
     resolve_reducer(value)
 
 
@@ -98,7 +115,7 @@ def _extra_tensor(rows: Any, dtype: np.dtype) -> tf.Tensor:
 
 def reducer_field(default: str | None) -> Any:
     """The ``reducer`` field with another default, for subclasses (Saliency uses 'max')."""
-    return attrs.field(default=default, validator=_check_reducer)
+    return attrs.field(default=default, validator=check_reducer)
 
 
 @attrs.frozen(kw_only=True)
@@ -107,7 +124,7 @@ class Explainer(abc.ABC):
 
     Args:
         model: a Keras 3 model with one input and one output tensor (the only positional
-            argument).
+            argument), of a data kind the method declares in ``capabilities``.
         batch_size: how many rows are evaluated at once: samples for single-pass methods,
             (sample, path point) pairs for path methods. Bounds memory. Default: chosen from
             the model's input size (:func:`xaikit.engine.auto_batch_size`: 1024 rows for
@@ -123,13 +140,16 @@ class Explainer(abc.ABC):
 
     A subclass implements :meth:`explain_batch` and nothing else; it may also override
     :meth:`prepare` (per-sample arrays such as baselines) and :meth:`tracing_context`
-    (changes to the model that must hold while its gradient kernel is compiled). The
-    constructor only validates and stores; ``attrs.evolve(explainer, steps=100)`` clones.
+    (changes to the model that must hold while its gradient kernel is compiled), and
+    declares what it explains in ``capabilities``. The constructor only validates and
+    stores; ``attrs.evolve(explainer, steps=100)`` clones.
     """
 
-    #: Registered name, recorded in ``Explanation.method``. Not inherited: a subclass that
-    #: sets none is recorded under its class name (``register_method`` sets it).
+    #: The method's own name, recorded in ``Explanation.method``. Not inherited: a subclass
+    #: that sets none is recorded under the name it was registered with, else its class name.
     name: ClassVar[str | None] = None
+    #: What the method explains (data kinds) and which parameter seeds it, if stochastic.
+    capabilities: ClassVar[Capabilities] = Capabilities()
 
     model: Any = attrs.field(kw_only=False, validator=check_model, repr=False)
     batch_size: int = attrs.field(
@@ -140,8 +160,8 @@ class Explainer(abc.ABC):
     strategy: tf.distribute.Strategy | None = attrs.field(
         default=None, validator=_check_strategy, repr=False, eq=False
     )
-    _kernels: dict = attrs.field(init=False, factory=dict, repr=False, eq=False)
-    _lock: threading.RLock = attrs.field(init=False, factory=threading.RLock, repr=False, eq=False)
+    #: The explainer's compiled kernels (see :meth:`compiled`).
+    kernels: KernelCache = attrs.field(init=False, factory=KernelCache, repr=False, eq=False)
 
     # ------------------------------------------------------------------ the hook to implement
     @abc.abstractmethod
@@ -184,50 +204,67 @@ class Explainer(abc.ABC):
             if field.init and field.name != "model"
         }
 
+    @property
+    def method_name(self) -> str:
+        """The name recorded in ``Explanation.method``: the class's own ``name``, else the
+        name it is registered under, else the class name."""
+        cls = type(self)
+        return vars(cls).get("name") or name_of(cls) or cls.__name__
+
     def resolved_operator(self) -> Operator:
         """The operator callable (names looked up in the registry)."""
-        from .registry import resolve_operator
-
         return resolve_operator(self.operator)
 
     def resolved_reducer(self) -> Reducer | None:
         """The reducer callable, or None (names looked up in the registry)."""
-        from .registry import resolve_reducer
-
         return resolve_reducer(self.reducer)
 
-    def _kernel(self, kind: str, inputs: tf.Tensor, targets: tf.Tensor, build: Callable) -> Any:
-        key = (kind, tuple(inputs.shape[1:]), inputs.dtype, int(targets.shape[-1]))
-        kernel = self._kernels.get(key)
-        if kernel is None:
-            with self._lock:  # replicas of a strategy may ask at once; trace only once
-                kernel = self._kernels.get(key)
-                if kernel is None:
-                    with self.tracing_context():
-                        kernel = build(
-                            self.model, self.resolved_operator(), key[1], key[3], inputs.dtype
-                        )
-                    self._kernels[key] = kernel
-        return kernel
+    def check_data(self, sample_shape: Sequence[int | None] | None, where: str = "inputs") -> None:
+        """Refuse samples of a data kind the method does not declare (an InputError saying
+        what it explains). Wrappers override this to ask the method they wrap too."""
+        capabilities_of(type(self)).check(self.method_name, sample_shape, where)
+
+    def compiled(
+        self, kind: str, build: KernelBuilder, inputs: tf.Tensor, targets: tf.Tensor
+    ) -> Any:
+        """The kernel ``build(model, operator, sample_shape, num_outputs, dtype)`` for this
+        input signature, built (inside :meth:`tracing_context`) once and cached.
+
+        Args:
+            kind: names the kernel in the cache ('gradients', 'path', 'cam', ...).
+            build: compiles the kernel; usually returns a ``tf.function``'s concrete function
+                with a dynamic batch dimension, so every chunk size reuses it.
+            inputs: (n, ...) a chunk of inputs (its sample shape and dtype key the cache).
+            targets: (n, K) its target weights.
+        """
+        sample_shape, k = tuple(inputs.shape[1:]), int(targets.shape[-1])
+        return self.kernels.get(
+            (kind, sample_shape, inputs.dtype, k),
+            lambda: build(self.model, self.resolved_operator(), sample_shape, k, inputs.dtype),
+            self.tracing_context,
+        )
 
     def gradients(self, inputs: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Compiled gradients of the explained scores: ``(grads (n, ...), scores (n,))``."""
-        return self._kernel("gradients", inputs, targets, engine.gradient_fn)(inputs, targets)
+        return self.compiled("gradients", engine.gradient_fn, inputs, targets)(inputs, targets)
 
     def scores(self, inputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
         """Compiled forward pass: the explained scores (n,)."""
-        return self._kernel("forward", inputs, targets, engine.forward_fn)(inputs, targets)
+        return self.compiled("forward", engine.forward_fn, inputs, targets)(inputs, targets)
 
-    def _predict(self, inputs: np.ndarray) -> np.ndarray:
-        return engine.predict_in_chunks(self._kernels, self.model, inputs, self.batch_size)
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        """The model's outputs (N, K) for inputs (N, ...), ``batch_size`` rows at a time."""
+        return engine.predict_in_chunks(self.kernels, self.model, inputs, self.batch_size)
 
-    def _chunks(self, n: int) -> Iterator[slice]:
+    def num_outputs(self, inputs: np.ndarray) -> int:
+        """The number of model outputs K (declared, else read off one prediction)."""
+        declared = declared_num_outputs(self.model)
+        return declared if declared is not None else int(self.predict(inputs[:1]).shape[-1])
+
+    def chunks(self, n: int) -> Iterator[slice]:
+        """Slices of at most ``batch_size`` rows covering ``range(n)``."""
         for start in range(0, n, self.batch_size):
             yield slice(start, min(start + self.batch_size, n))
-
-    def _num_outputs(self, first: np.ndarray) -> int:
-        declared = declared_num_outputs(self.model)
-        return declared if declared is not None else int(self._predict(first).shape[-1])
 
     # ------------------------------------------------------------------ the template
     def explain(self, inputs: Any, targets: Any = None) -> Explanation:
@@ -247,27 +284,11 @@ class Explainer(abc.ABC):
         Raises:
             InputError: inputs or targets do not fit the model (the message says how).
         """
-        x, dataset_targets = coerce_inputs(inputs, self.model)
-        targets = merge_targets(targets, dataset_targets)
-        x = check_inputs(x, self.model).astype(model_dtype(self.model), copy=False)
         operator = self.resolved_operator()
-        validate = getattr(operator, "validate", None)
-        if validate is not None:
-            validate(self.model)
-        num_outputs = self._num_outputs(x[:1])
-        top = None
-        if targets is None:
-            if num_outputs == 1:
-                top = np.zeros(len(x), dtype=np.int64)
-            elif getattr(operator, "top_class_default", True):
-                top = self._predict(x).argmax(axis=-1)
-        label = (
-            self.operator if isinstance(self.operator, str) else getattr(operator, "__name__", None)
-        )
-        weights, recorded = coerce_targets(
-            targets, len(x), num_outputs, top, f"operator {label!r}" if label else "the operator"
-        )
-        weights = weights.astype(x.dtype, copy=False)
+        label = self.operator if isinstance(self.operator, str) else None
+        call = prepare_call(self.model, inputs, targets, operator, self.predict, label)
+        x, weights = call.inputs, call.weights
+        self.check_data(x.shape[1:])
         extras = dict(self.prepare(x, weights))
         for key, value in extras.items():
             if np.shape(value)[:1] != (len(x),):
@@ -282,17 +303,34 @@ class Explainer(abc.ABC):
             delta = (totals - (scores.astype(np.float64) - base_scores)).astype(x.dtype)
         return Explanation(
             attributions=apply_reducer(self.resolved_reducer(), attributions),
-            targets=recorded,
+            targets=call.targets,
             scores=scores,
-            method=vars(type(self)).get("name") or type(self).__name__,
+            method=self.method_name,
             params=self.params,
             convergence_delta=delta,
         )
 
-    def _batch(
-        self, inputs: tf.Tensor, targets: tf.Tensor, extras: Mapping[str, tf.Tensor]
+    def run_batch(
+        self,
+        inputs: tf.Tensor,
+        targets: tf.Tensor,
+        extras: Mapping[str, tf.Tensor] | None = None,
+        *,
+        need_scores: bool = True,
     ) -> BatchResult:
-        """One chunk through the method's hook, checked, with its scores filled in."""
+        """One chunk through the method's hook, checked, with its scores filled in.
+
+        Wrappers call this on the method they wrap: it raises a TypeError naming the method
+        when ``explain_batch`` returns attributions of another shape than the inputs'.
+
+        Args:
+            inputs: (n, ...) the chunk's inputs.
+            targets: (n, K) their target weights.
+            extras: the chunk's rows of the method's :meth:`prepare` arrays.
+            need_scores: run a forward pass for the scores when the method gave none
+                (False leaves ``scores`` None, for callers that do not use them).
+        """
+        extras = extras or {}
         result = self.explain_batch(inputs, targets, **extras)
         if not isinstance(result, BatchResult):
             result = BatchResult(result)
@@ -302,7 +340,9 @@ class Explainer(abc.ABC):
                 f"{type(self).__name__}.explain_batch() must return attributions of the "
                 f"inputs' shape {tuple(inputs.shape)}, got {tuple(got.shape)}"
             )
-        scores = result.scores if result.scores is not None else self.scores(inputs, targets)
+        scores = result.scores
+        if scores is None and need_scores:
+            scores = self.scores(inputs, targets)
         return BatchResult(got, scores, result.baseline_scores)
 
     def _batch_on_replicas(
@@ -313,7 +353,7 @@ class Explainer(abc.ABC):
         has_base: list[bool] = []
 
         def replica(x: tf.Tensor, t: tf.Tensor, *values: tf.Tensor) -> tuple:
-            result = self._batch(x, t, dict(zip(names, values, strict=True)))
+            result = self.run_batch(x, t, dict(zip(names, values, strict=True)))
             has_base.append(result.baseline_scores is not None)
             base = result.baseline_scores
             return result.attributions, result.scores, base if base is not None else result.scores
@@ -327,11 +367,11 @@ class Explainer(abc.ABC):
         self, x: np.ndarray, weights: np.ndarray, extras: Mapping[str, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         attributions, scores, base_scores = [], [], []
-        for rows in self._chunks(len(x)):
+        for rows in self.chunks(len(x)):
             inputs, targets = tf.constant(x[rows]), tf.constant(weights[rows])
             batch_extras = {k: _extra_tensor(v[rows], x.dtype) for k, v in extras.items()}
             if self.strategy is None:
-                result = self._batch(inputs, targets, batch_extras)
+                result = self.run_batch(inputs, targets, batch_extras)
             else:
                 result = self._batch_on_replicas(inputs, targets, batch_extras)
             attributions.append(result.attributions)

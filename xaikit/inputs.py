@@ -15,14 +15,12 @@ import numpy as np
 import tensorflow as tf
 
 from .errors import InputError
+from .model import model_input_shape
 
 __all__ = [
-    "model_input_shape",
     "to_array",
     "coerce_inputs",
     "merge_targets",
-    "model_dtype",
-    "declared_num_outputs",
     "check_inputs",
     "coerce_targets",
 ]
@@ -33,42 +31,6 @@ def _describe(value: Any) -> str:
     if shape is not None:
         return f"{type(value).__name__} of shape {tuple(shape)}"
     return type(value).__name__
-
-
-def model_input_shape(model: Any) -> tuple[int | None, ...] | None:
-    """The shape of one input sample as the model declares it, or None when unknown."""
-    inputs = getattr(model, "inputs", None)
-    if not inputs:
-        return None
-    if len(inputs) != 1:
-        raise InputError(
-            f"model: expected a model with one input tensor, got one with {len(inputs)} inputs"
-        )
-    return tuple(inputs[0].shape[1:])
-
-
-def model_dtype(model: Any) -> np.dtype:
-    """The dtype inputs are fed in: float64 for a float64 model, else float32.
-
-    Read from the model's input tensor first (a Functional model of float64 layers reports
-    ``compute_dtype`` float32); mixed-precision models take float32 inputs.
-    """
-    inputs = getattr(model, "inputs", None)
-    dtype = inputs[0].dtype if inputs else None
-    if dtype is None:
-        dtype = getattr(model, "compute_dtype", None) or getattr(model, "dtype", None)
-    return np.dtype("float64") if "float64" in str(dtype) else np.dtype("float32")
-
-
-def declared_num_outputs(model: Any) -> int | None:
-    """The number of model outputs K as the model declares it, or None when unknown."""
-    outputs = getattr(model, "outputs", None)
-    shape = tuple(outputs[0].shape) if outputs and len(outputs) == 1 else ()
-    if len(shape) == 1:
-        return 1
-    if len(shape) == 2 and shape[-1] is not None:
-        return int(shape[-1])
-    return None
 
 
 def to_array(value: Any, name: str) -> np.ndarray:

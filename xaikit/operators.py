@@ -18,7 +18,6 @@ Two optional attributes refine how xaikit uses it:
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,49 +26,19 @@ import tensorflow as tf
 
 from ._activations import swap_activations
 from .errors import InputError
-from .inputs import model_input_shape
+from .model import model_outputs
 
-__all__ = ["Operator", "classification", "regression", "logits", "checked", "BUILTIN_OPERATORS"]
+__all__ = [
+    "Operator",
+    "model_outputs",
+    "classification",
+    "regression",
+    "logits",
+    "checked",
+    "BUILTIN_OPERATORS",
+]
 
 Operator = Callable[[Any, tf.Tensor, tf.Tensor], tf.Tensor]
-
-
-def _call(model: Any, inputs: tf.Tensor) -> Any:
-    """``model(inputs)``; a model whose input shape xaikit could not check beforehand (a
-    subclassed model) and that refuses the inputs raises an InputError naming them."""
-    try:
-        return model(inputs, training=False)
-    except (ValueError, TypeError) as error:
-        if model_input_shape(model) is not None:  # shapes were checked: not the inputs' fault
-            raise
-        lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(error).splitlines()]
-        reason = next(
-            (line for line in lines if line and not line.startswith("Exception encountered")),
-            type(error).__name__,
-        )
-        shape = "(N, " + ", ".join(str(d) for d in inputs.shape[1:]) + ")"
-        raise InputError(
-            f"inputs: expected inputs the model accepts, got shape {shape}, which it "
-            f"refused: {reason}"
-        ) from error
-
-
-def model_outputs(model: Any, inputs: tf.Tensor) -> tf.Tensor:
-    """The model's output as a (n, K) tensor (a (n,) output is read as K = 1)."""
-    outputs = _call(model, inputs)
-    if isinstance(outputs, (list, tuple, dict)):
-        raise InputError(
-            "model: expected a model with a single output tensor, got one that returns "
-            f"{type(outputs).__name__} of {len(outputs)} outputs"
-        )
-    if outputs.shape.rank == 1:
-        outputs = outputs[:, None]
-    elif outputs.shape.rank != 2:
-        raise InputError(
-            f"model: expected outputs of shape (N, K), got shape {tuple(outputs.shape)}; "
-            "explain a model whose output is one score or one vector per sample"
-        )
-    return outputs
 
 
 def _weighted_sum(outputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:

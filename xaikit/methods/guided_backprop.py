@@ -11,9 +11,8 @@ import keras
 import tensorflow as tf
 
 from .._activations import iter_layers, swap_activations
-from ..engine import BatchResult
 from ..errors import NoGuidableActivationError
-from ..explainer import Explainer
+from ..explainer import BatchResult, Explainer
 
 __all__ = ["GuidedBackprop", "guided", "count_guidable"]
 

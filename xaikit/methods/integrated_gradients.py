@@ -12,24 +12,16 @@ import tensorflow as tf
 
 from .. import engine
 from ..baselines import check_baseline, constant_baselines, random_from_batch
-from ..engine import BatchResult
-from ..errors import InputError
-from ..explainer import Explainer, positive_int
+from ..capabilities import Capabilities
+from ..explainer import BatchResult, Explainer
 from ..quadrature import check_rule, quadrature
+from ..validators import positive_int, seed
 
 __all__ = ["PathIntegral", "IntegratedGradients", "RandomBaselineIG"]
 
 
 def _rule(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     check_rule(value)
-
-
-def _seed(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    """None or a non-negative integer (numpy integers too; bools refused)."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise InputError(f"seed: expected None or an integer >= 0, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -62,7 +54,7 @@ class PathIntegral(Explainer):
         self, inputs: tf.Tensor, targets: tf.Tensor, baselines: tf.Tensor
     ) -> BatchResult:
         alphas, weights = quadrature(self.rule, self.steps)
-        integrate = self._kernel("path", inputs, targets, engine.path_fn)
+        integrate = self.compiled("path", engine.path_fn, inputs, targets)
         dtype = inputs.dtype
         attributions, start, end = integrate(
             inputs,
@@ -123,9 +115,10 @@ class RandomBaselineIG(PathIntegral):
     """
 
     name = "random_baseline_ig"
+    capabilities = Capabilities(seed="seed")
 
     num_runs: int = attrs.field(default=5, validator=positive_int)
-    seed: int | None = attrs.field(default=None, validator=_seed)
+    seed: int | None = attrs.field(default=None, validator=seed)
 
     def make_baselines(self, inputs: np.ndarray) -> np.ndarray:
         return random_from_batch(inputs, self.num_runs, self.seed)

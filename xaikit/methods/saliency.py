@@ -5,8 +5,8 @@ from __future__ import annotations
 import attrs
 import tensorflow as tf
 
-from ..engine import BatchResult
-from ..explainer import Explainer, reducer_field
+from ..explainer import BatchResult, Explainer, reducer_field
+from ..validators import boolean
 
 __all__ = ["Saliency"]
 
@@ -27,7 +27,7 @@ class Saliency(Explainer):
     name = "saliency"
 
     reducer: str | None = reducer_field("max")
-    absolute: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    absolute: bool = attrs.field(default=True, validator=boolean)
 
     def explain_batch(self, inputs: tf.Tensor, targets: tf.Tensor) -> BatchResult:
         grads, scores = self.gradients(inputs, targets)

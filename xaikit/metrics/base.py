@@ -22,20 +22,15 @@ import numpy as np
 import tensorflow as tf
 
 from .. import engine
+from ..call import read_inputs, target_weights
 from ..errors import InputError
-from ..explainer import Explainer, check_model, check_operator, positive_int
+from ..explainer import Explainer, check_model, check_operator
 from ..explanation import Explanation
-from ..inputs import (
-    check_inputs,
-    coerce_inputs,
-    coerce_targets,
-    declared_num_outputs,
-    merge_targets,
-    model_dtype,
-    to_array,
-)
+from ..inputs import to_array
+from ..kernels import KernelCache
 from ..operators import Operator
 from ..registry import resolve_operator
+from ..validators import positive_int, positive_number
 from ._features import FeatureLayout, feature_layout
 
 __all__ = [
@@ -46,17 +41,6 @@ __all__ = [
     "check_explainer_field",
     "positive_number",
 ]
-
-
-def positive_number(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    """attrs validator: a finite number > 0 (bools refused)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not np.isfinite(value)
-        or value <= 0
-    ):
-        raise InputError(f"{attribute.name}: expected a finite number > 0, got {value!r}")
 
 
 @attrs.frozen(eq=False)
@@ -160,7 +144,8 @@ class Metric(abc.ABC):
     model: Any = attrs.field(kw_only=False, validator=check_model, repr=False)
     batch_size: int = attrs.field(default=64, validator=positive_int)
     operator: str | Operator = attrs.field(default="classification", validator=check_operator)
-    _kernels: dict = attrs.field(init=False, factory=dict, repr=False, eq=False)
+    #: The metric's compiled kernels (forward pass, predict), one cache shared by threads.
+    kernels: KernelCache = attrs.field(init=False, factory=KernelCache, repr=False, eq=False)
 
     # ------------------------------------------------------------------ the hook to implement
     @abc.abstractmethod
@@ -197,10 +182,8 @@ class Metric(abc.ABC):
             if targets is None:
                 targets, from_explanation = attributions.targets, True
             attributions = attributions.attributions
-        x, dataset_targets = coerce_inputs(inputs, self.model)
-        if not from_explanation:
-            targets = merge_targets(targets, dataset_targets)
-        x = check_inputs(x, self.model).astype(model_dtype(self.model), copy=False)
+        x, given = read_inputs(self.model, inputs, None if from_explanation else targets)
+        targets = targets if from_explanation else given
         operator = resolve_operator(self.operator)
         validate = getattr(operator, "validate", None)
         if validate is not None:
@@ -210,18 +193,11 @@ class Metric(abc.ABC):
             attributions = explanation.attributions
             if targets is None:
                 targets = explanation.targets
-        num_outputs = self._num_outputs(x[:1])
-        top = None
-        if targets is None:
-            if num_outputs == 1:
-                top = np.zeros(len(x), dtype=np.int64)
-            elif getattr(operator, "top_class_default", True):
-                top = self.predict(x).argmax(axis=-1)
-        weights, recorded = coerce_targets(targets, len(x), num_outputs, top)
+        weights, recorded = target_weights(self.model, x, targets, operator, self.predict)
         values = self._check_attributions(attributions, x)
         return MetricInputs(
             inputs=x,
-            weights=weights.astype(x.dtype, copy=False),
+            weights=weights,
             targets=recorded,
             attributions=values,
             layout=feature_layout(x.shape, values.shape),
@@ -296,26 +272,16 @@ class Metric(abc.ABC):
 
     def predict(self, inputs: np.ndarray) -> np.ndarray:
         """The model's outputs (N, K), ``batch_size`` samples at a time (compiled)."""
-        return engine.predict_in_chunks(self._kernels, self.model, inputs, self.batch_size)
+        return engine.predict_in_chunks(self.kernels, self.model, inputs, self.batch_size)
 
     def _forward(self, data: MetricInputs) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
-        x = data.inputs
-        key = ("forward", x.shape[1:], x.dtype, data.weights.shape[1])
-        forward = self._kernels.get(key)
-        if forward is None:
-            forward = engine.forward_fn(
-                self.model,
-                resolve_operator(self.operator),
-                x.shape[1:],
-                data.weights.shape[1],
-                tf.as_dtype(x.dtype),
-            )
-            self._kernels[key] = forward
-        return forward
-
-    def _num_outputs(self, first: np.ndarray) -> int:
-        declared = declared_num_outputs(self.model)
-        return declared if declared is not None else int(self.predict(first).shape[-1])
+        x, k = data.inputs, int(data.weights.shape[1])
+        return self.kernels.get(
+            ("forward", x.shape[1:], x.dtype, k),
+            lambda: engine.forward_fn(
+                self.model, resolve_operator(self.operator), x.shape[1:], k, tf.as_dtype(x.dtype)
+            ),
+        )
 
     @staticmethod
     def _check_attributions(attributions: Any, x: np.ndarray) -> np.ndarray:

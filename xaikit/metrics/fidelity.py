@@ -20,13 +20,12 @@ import numpy as np
 
 from ..baselines import check_baseline, constant_baselines
 from ..errors import InputError
-from ..explainer import positive_int
+from ..validators import boolean, positive_int, seed
 from ._features import grid_masks, row_correlation
 from .base import Metric, MetricInputs, MetricResult, positive_number
 
 __all__ = ["MuFidelity", "Infidelity"]
 
-_seed = attrs.validators.optional(attrs.validators.instance_of(int))
 
 
 def _open_unit(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -77,7 +76,7 @@ class MuFidelity(Metric):
         default=9, validator=attrs.validators.optional(positive_int)
     )
     baseline: Any = attrs.field(default=0.0, validator=check_baseline, eq=False)
-    seed: int | None = attrs.field(default=0, validator=_seed)
+    seed: int | None = attrs.field(default=0, validator=seed)
 
     def compute(self, data: MetricInputs) -> MetricResult:
         rng = np.random.default_rng(self.seed)
@@ -133,11 +132,11 @@ class Infidelity(Metric):
     n_perturbations: int = attrs.field(default=32, validator=positive_int)
     noise_scale: float = attrs.field(default=0.1, validator=positive_number)
     multiply_by_inputs: bool = attrs.field(
-        default=True, validator=attrs.validators.instance_of(bool)
+        default=True, validator=boolean
     )
     baseline: Any = attrs.field(default=0.0, validator=check_baseline, eq=False)
-    normalize: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
-    seed: int | None = attrs.field(default=0, validator=_seed)
+    normalize: bool = attrs.field(default=False, validator=boolean)
+    seed: int | None = attrs.field(default=0, validator=seed)
 
     def compute(self, data: MetricInputs) -> MetricResult:
         rng = np.random.default_rng(self.seed)

@@ -20,6 +20,7 @@ import numpy as np
 from .._activations import iter_layers
 from ..errors import InputError
 from ._features import rankdata, row_correlation
+from ..validators import boolean, seed
 from .base import ExplainerMetric, MetricInputs, MetricResult
 
 __all__ = ["ModelRandomization", "weighted_layers"]
@@ -130,10 +131,10 @@ class ModelRandomization(ExplainerMetric):
     higher_is_better = False
 
     layers: Sequence[str] | None = attrs.field(default=None, validator=_layers_field)
-    cascading: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    cascading: bool = attrs.field(default=True, validator=boolean)
     similarity: str = attrs.field(default="spearman", validator=_similarity_field)
-    absolute: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
-    seed: int = attrs.field(default=0, validator=attrs.validators.instance_of(int))
+    absolute: bool = attrs.field(default=True, validator=boolean)
+    seed: int = attrs.field(default=0, validator=seed)
 
     def compare(self, original: np.ndarray, randomized: np.ndarray) -> np.ndarray:
         """Similarity (N,) of two attribution batches of the same shape."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..baselines import check_baseline, constant_baselines
 from ..errors import InputError
-from ..explainer import positive_int
+from ..validators import boolean, positive_int, seed
 from ._features import relevance_ranks
 from .base import Metric, MetricInputs, MetricResult
 
@@ -64,7 +64,7 @@ class _Removal(Metric):
     """Shared machinery: scores along an ordered removal of features (abstract)."""
 
     baseline: Any = attrs.field(default=0.0, validator=check_baseline, eq=False)
-    absolute: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    absolute: bool = attrs.field(default=False, validator=boolean)
 
     def stepped_result(self, data: MetricInputs, steps: int, insert: bool) -> MetricResult:
         """Curves over ``steps`` equal steps towards the baseline (or from it, ``insert``),
@@ -204,7 +204,7 @@ class PixelFlipping(_Removal):
     step: float = attrs.field(default=0.01, validator=_fraction(low_open=True))
     noise_std: Any = attrs.field(default=0.0, validator=_check_noise_std, eq=False)
     seed: int | None = attrs.field(
-        default=0, validator=attrs.validators.optional(attrs.validators.instance_of(int))
+        default=0, validator=seed
     )
 
     def __attrs_post_init__(self) -> None:

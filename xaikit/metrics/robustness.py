@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 
 from ..errors import InputError
-from ..explainer import positive_int
+from ..validators import boolean, positive_int, seed
 from .base import ExplainerMetric, MetricInputs, MetricResult, positive_number
 
 __all__ = ["MaxSensitivity"]
@@ -43,9 +43,9 @@ class MaxSensitivity(ExplainerMetric):
 
     n_perturbations: int = attrs.field(default=10, validator=positive_int)
     radius: float = attrs.field(default=0.02, validator=positive_number)
-    relative: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    relative: bool = attrs.field(default=True, validator=boolean)
     seed: int | None = attrs.field(
-        default=0, validator=attrs.validators.optional(attrs.validators.instance_of(int))
+        default=0, validator=seed
     )
 
     def compute(self, data: MetricInputs) -> MetricResult:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar, overload
 import attrs
 
 from ..errors import InputError
+from ..operators import checked
 from .hookspecs import hookimpl, hookspec
 from .manager import AUTOLOAD_ENV, KINDS, Entry, Registry
 
@@ -39,6 +40,7 @@ __all__ = [
     "register_method",
     "register_operator",
     "register_reducer",
+    "name_of",
     "resolve_operator",
     "resolve_reducer",
 ]
@@ -145,12 +147,7 @@ def _decorator(kind: str, name: str | Callable | None) -> Any:
     def register(obj: T) -> T:
         own = vars(obj).get("name") if isinstance(obj, type) else getattr(obj, "name", None)
         key = name if isinstance(name, str) else own or obj.__name__  # type: ignore[attr-defined]
-        if own is None and isinstance(obj, type) and kind == "methods":
-            from ..explainer import Explainer
-
-            if issubclass(obj, Explainer):
-                obj.name = key  # Explanation.method records the registered name
-        return get_registry().add(kind, key, obj)
+        return get_registry().add(kind, key, obj)  # the object itself is left as it is
 
     if callable(name):  # used bare: @register_method
         return register(name)
@@ -185,13 +182,16 @@ def register_metric(name: Any = None) -> Any:
     return _decorator("metrics", name)
 
 
+def name_of(obj: Any, kind: str = "methods") -> str | None:
+    """The name ``obj`` (a method class or factory, an operator, ...) is registered under."""
+    return get_registry().name_of(kind, obj)
+
+
 def resolve_operator(operator: Any) -> Callable:
     """An operator callable from a registered name or a callable.
 
     The callable is wrapped to check, when traced, that it returns scores of shape (n,).
     """
-    from ..operators import checked
-
     if callable(operator):
         return checked(operator)
     if isinstance(operator, str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 import importlib.metadata
 import os
 import types
@@ -22,6 +23,8 @@ __all__ = ["Entry", "Registry", "KINDS", "AUTOLOAD_ENV"]
 #: Environment variable that turns entry-point discovery off when set to 1 / true / yes.
 AUTOLOAD_ENV = "XAIKIT_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_PLUGIN = "xaikit"
+#: Modules holding xaikit's own hook implementations, imported when a Registry is built.
+BUILTIN_MODULES = ("xaikit.registry.builtins",)
 
 #: kind -> (hook name, singular noun, whether None is an allowed value)
 KINDS: dict[str, tuple[str, str, bool]] = {
@@ -76,9 +79,8 @@ class Registry:
         self._tables: dict[str, dict[str, Entry]] = {}
         self._wrappers: dict[int, str] = {}
         if builtins:
-            from . import builtins as builtin_module
-
-            self.register(builtin_module, name=BUILTIN_PLUGIN)
+            for module in BUILTIN_MODULES:  # by name, as pytest loads its default plugins
+                self.register(importlib.import_module(module), name=BUILTIN_PLUGIN)
 
     def add_hookspecs(self, module: Any) -> None:
         """Add hook specifications (a module or class of ``@hookspec`` functions)."""
@@ -225,6 +227,13 @@ class Registry:
         """Name -> :class:`Entry` for ``kind`` ('methods', 'operators', 'reducers', ...)."""
         self._discover()
         return dict(sorted(self._table(kind).items()))
+
+    def name_of(self, kind: str, obj: Any) -> str | None:
+        """The name ``obj`` is registered under in ``kind``, or None (the first, sorted)."""
+        for name, entry in self.entries(kind).items():
+            if entry.obj is obj:
+                return name
+        return None
 
     def names(self, kind: str) -> list[str]:
         """Sorted registered names of ``kind``."""

@@ -175,7 +175,7 @@ def test_layer_errors_name_the_argument_and_list_candidates(flat):
     with pytest.raises(InputError, match="layer: expected a layer name"):
         GradCAM(model, layer=3)
     dense = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
-    with pytest.raises(InputError, match=r"model: Grad-CAM explains image models"):
+    with pytest.raises(InputError, match=r"model: gradcam explains images only"):
         GradCAM(dense)
     with pytest.raises(InputError, match="4-D output"):
         GradCAM(model, layer=model.layers[-1].name).explain(np.zeros((1, 10, 10, 2), "float32"))

@@ -18,14 +18,13 @@ the (n, H, W) map is repeated over the C input channels: (n, H, W, C). The defau
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
 import tensorflow as tf
 
-from xaikit import BatchResult, Explainer
+from xaikit import BatchResult, Capabilities, Explainer
 from xaikit.errors import InputError
 
 from .layers import find_layer, record_outputs
@@ -53,16 +52,6 @@ def _check_layer_name(instance: Any, attribute: attrs.Attribute, value: Any) -> 
         raise InputError(f"layer: expected a layer name or None, got {type(value).__name__}")
 
 
-def _check_image_model(instance: Any, attribute: attrs.Attribute, model: Any) -> None:
-    inputs = getattr(model, "inputs", None)
-    rank = len(inputs[0].shape) if inputs else None
-    if rank not in (4, None):
-        raise InputError(
-            f"model: Grad-CAM explains image models with inputs (N, H, W, C), got a model "
-            f"whose input has shape {tuple(inputs[0].shape)}"
-        )
-
-
 @attrs.frozen(kw_only=True)
 class GradCAM(Explainer):
     """Grad-CAM (Selvaraju et al., 2017) for convolutional image models.
@@ -82,19 +71,15 @@ class GradCAM(Explainer):
     """
 
     name = "gradcam"
+    capabilities = Capabilities(data=("image",))
 
     #: Channel weights (n, K) from (activations, gradients), both (n, h, w, K).
     weights: ClassVar[Callable[[tf.Tensor, tf.Tensor], tf.Tensor]] = staticmethod(gradcam_weights)
 
     reducer: Any = attrs.field(default="mean")
     layer: str | None = attrs.field(default=None, validator=_check_layer_name)
-    _cams: dict = attrs.field(init=False, factory=dict, repr=False, eq=False)
-    _cam_lock: threading.Lock = attrs.field(
-        init=False, factory=threading.Lock, repr=False, eq=False
-    )
 
     def __attrs_post_init__(self) -> None:
-        _check_image_model(self, attrs.fields(type(self)).model, self.model)
         self.resolved_reducer()  # refuse an unknown reducer name now
         self.conv_layer()  # refuse a missing layer now, not at explain time
 
@@ -104,19 +89,14 @@ class GradCAM(Explainer):
 
     def explain_batch(self, inputs: tf.Tensor, targets: tf.Tensor) -> BatchResult:
         """The class activation maps of n images (n, H, W, C), channels repeated."""
-        cam, scores = self._cam_kernel(inputs, targets)(inputs, targets)
+        cam, scores = self.compiled("cam", self.build_cam, inputs, targets)(inputs, targets)
         return BatchResult(cam, scores=scores)
 
-    def _cam_kernel(self, inputs: tf.Tensor, targets: tf.Tensor) -> Any:
-        key = (tuple(inputs.shape[1:]), inputs.dtype, int(targets.shape[-1]))
-        with self._cam_lock:
-            if key not in self._cams:
-                self._cams[key] = self._build(*key)
-            return self._cams[key]
-
-    def _build(self, sample_shape: tuple, dtype: tf.DType, num_outputs: int) -> Any:
+    def build_cam(
+        self, model: Any, operator: Any, sample_shape: tuple, num_outputs: int, dtype: tf.DType
+    ) -> Any:
         """Compiled ``(inputs, targets) -> (maps (n, H, W, C), scores (n,))``."""
-        model, operator, layer = self.model, self.resolved_operator(), self.conv_layer()
+        layer = self.conv_layer()
         height, width, channels = sample_shape
         weigh = type(self).weights
 

@@ -10,23 +10,10 @@ from typing import Any
 
 import tensorflow as tf
 
+from xaikit import model_outputs
 from xaikit.errors import InputError
 
 __all__ = ["margin"]
-
-
-def _outputs(model: Any, inputs: tf.Tensor) -> tf.Tensor:
-    outputs = model(inputs, training=False)
-    if isinstance(outputs, (list, tuple, dict)) or outputs.shape.rank != 2:
-        found = (
-            type(outputs).__name__
-            if isinstance(outputs, (list, tuple, dict))
-            else (f"shape {tuple(outputs.shape)}")
-        )
-        raise InputError(
-            f"operator: 'margin' needs a model with one output of shape (N, K), got {found}"
-        )
-    return outputs
 
 
 def _validate(model: Any) -> None:
@@ -49,7 +36,7 @@ def margin(model: Any, inputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
     weighted score alone. The model's outputs are used as they are (probabilities for a
     softmax model).
     """
-    outputs = _outputs(model, inputs)
+    outputs = model_outputs(model, inputs)
     weights = tf.cast(targets, outputs.dtype)
     target = tf.reduce_sum(outputs * weights, axis=-1)
     other = tf.equal(weights, 0.0)

@@ -52,6 +52,7 @@ def _factory(cls: type[NoiseWrapper]) -> Callable[..., NoiseWrapper]:
         return cls(inner, **own)
 
     build.__name__ = build.__qualname__ = cls.name or cls.__name__
+    build.capabilities = cls.capabilities  # type: ignore[attr-defined]
     build.__doc__ = (
         f"``{cls.__name__}`` around a method given by name (default 'saliency') or as an "
         "explainer of ``model``.\n\n"

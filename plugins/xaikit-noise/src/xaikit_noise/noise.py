@@ -14,10 +14,9 @@ import tensorflow as tf
 
 __all__ = ["SEED_LIMIT", "draw_seeds", "standard_normal", "noise_scale"]
 
-#: Seeds are drawn below 2**24 so they survive the trip through ``Explainer.prepare``, which
-#: hands extras to ``explain_batch`` in the inputs' float dtype (float32 holds every integer
-#: below 2**24 exactly).
-SEED_LIMIT = 2**24
+#: Seed pairs are drawn below 2**31: they reach the compiled noise as int32 (``prepare``
+#: hands integer arrays to ``explain_batch`` exactly, in their own dtype).
+SEED_LIMIT = 2**31 - 1
 
 
 def draw_seeds(n: int, seed: int | None) -> np.ndarray:

@@ -10,15 +10,16 @@ moments, so memory does not grow with ``n_samples``.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
 import numpy as np
 import tensorflow as tf
 
-from xaikit import BatchResult, Explainer
+from xaikit import Capabilities, Explainer
 from xaikit.errors import InputError
+from xaikit.validators import non_negative, positive_int, seed
 
 from .noise import draw_seeds, noise_scale, standard_normal
 
@@ -34,21 +35,6 @@ def _check_method(instance: Any, attribute: attrs.Attribute, value: Any) -> None
             f"method: expected an xaikit Explainer to wrap (e.g. xaikit.Saliency(model)), "
             f"got {type(value).__name__}"
         )
-
-
-def _positive_int(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{attribute.name}: expected an integer >= 1, got {value!r}")
-
-
-def _non_negative(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise InputError(f"{attribute.name}: expected a number >= 0, got {value!r}")
-
-
-def _optional_seed(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise InputError(f"seed: expected an int or None, got {value!r}")
 
 
 def _inherited(name: str) -> Any:
@@ -117,16 +103,18 @@ class NoiseWrapper(Explainer):
     """
 
     name: ClassVar[str | None] = None
+    capabilities: ClassVar[Capabilities] = Capabilities(seed="seed")
 
     method: Explainer = attrs.field(kw_only=False, validator=_check_method)
     model: Any = attrs.field(init=False, default=_inherited("model"), repr=False)
-    batch_size: int = attrs.field(default=_inherited("batch_size"), validator=_positive_int)
+    batch_size: int = attrs.field(default=_inherited("batch_size"), validator=positive_int)
     operator: Any = attrs.field(default=_inherited("operator"))
     reducer: Any = attrs.field(default=_inherited("reducer"))
-    n_samples: int = attrs.field(default=50, validator=_positive_int)
-    noise: float = attrs.field(default=0.15, validator=_non_negative)
-    seed: int | None = attrs.field(default=None, validator=_optional_seed)
-    _inner: Explainer = attrs.field(
+    n_samples: int = attrs.field(default=50, validator=positive_int)
+    noise: float = attrs.field(default=0.15, validator=non_negative)
+    seed: int | None = attrs.field(default=None, validator=seed)
+    #: The wrapped method, re-targeted to the wrapper's operator: what explains each copy.
+    inner: Explainer = attrs.field(
         init=False,
         default=attrs.Factory(_with_operator, takes_self=True),
         repr=False,
@@ -136,6 +124,10 @@ class NoiseWrapper(Explainer):
     def __attrs_post_init__(self) -> None:
         self.resolved_reducer()  # refuse an unknown reducer name now, not at explain time
 
+    def check_data(self, sample_shape: Sequence[int | None] | None, where: str = "inputs") -> None:
+        """The wrapper explains whatever kinds of data its wrapped method explains."""
+        self.method.check_data(sample_shape, where)
+
     @abc.abstractmethod
     def statistic(self, mean: tf.Tensor, variance: tf.Tensor) -> tf.Tensor:
         """The attributions from the per-element mean and (population) variance over draws."""
@@ -143,7 +135,7 @@ class NoiseWrapper(Explainer):
     # ------------------------------------------------------------------ the Explainer hooks
     def prepare(self, inputs: np.ndarray, targets: np.ndarray) -> Mapping[str, np.ndarray]:
         """Per-sample noise seeds (N, 2), plus the wrapped method's own prepared arrays."""
-        prepared = self._inner.prepare(inputs, targets)
+        prepared = self.inner.prepare(inputs, targets)
         return {
             "noise_seeds": draw_seeds(len(inputs), self.seed),
             **{_INNER + key: value for key, value in prepared.items()},
@@ -164,16 +156,13 @@ class NoiseWrapper(Explainer):
             draws = np.repeat(np.arange(first, first + m, dtype=np.int32), n)  # draw-major
             noise = standard_normal(tf.tile(noise_seeds, [m, 1]), draws, sample_shape)
             noisy = _tile(inputs, m) + _tile(scale, m) * tf.cast(noise, inputs.dtype)
-            result = self._inner.explain_batch(
-                noisy, _tile(targets, m), **{k: _tile(v, m) for k, v in inner_extras.items()}
+            result = self.inner.run_batch(
+                noisy,
+                _tile(targets, m),
+                {k: _tile(v, m) for k, v in inner_extras.items()},
+                need_scores=False,
             )
-            block = result.attributions if isinstance(result, BatchResult) else result
-            block = tf.convert_to_tensor(block)
-            if tuple(block.shape) != tuple(noisy.shape):
-                raise TypeError(
-                    f"{type(self._inner).__name__}.explain_batch() returned attributions of "
-                    f"shape {tuple(block.shape)} for inputs of shape {tuple(noisy.shape)}"
-                )
+            block = result.attributions
             moments = moments.merge(tf.reshape(block, (m, n, *sample_shape)))
         return self.statistic(moments.mean, moments.m2 / moments.count)
 

@@ -8,7 +8,7 @@ memory is O(batch_size x sample size) whatever the number of patches.
 
 from __future__ import annotations
 
-import threading
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -87,17 +87,15 @@ class Occlusion(Explainer):
         default=None, converter=_sizes, validator=_check_sizes
     )
     baseline: Any = attrs.field(default=0.0, validator=_check_baseline, eq=False)
-    _occluders: dict = attrs.field(init=False, factory=dict, repr=False, eq=False)
-    _occluder_lock: threading.Lock = attrs.field(
-        init=False, factory=threading.Lock, repr=False, eq=False
-    )
 
     def explain_batch(self, inputs: tf.Tensor, targets: tf.Tensor) -> BatchResult:
         """Occlusion attributions (n, ...) of n samples."""
         shape = tuple(int(d) for d in inputs.shape[1:])
         found = windows(shape, self.patch, self.stride)
         baseline = self._baseline(shape, inputs.dtype)
-        kernel = self._occluder(shape, inputs.dtype, int(targets.shape[-1]), len(found.sizes))
+        axes = len(found.sizes)
+        build = functools.partial(occlusion_fn, axes=axes)
+        kernel = self.compiled(f"occlusion/{axes}", build, inputs, targets)
         total, scores = kernel(
             inputs,
             targets,
@@ -118,15 +116,6 @@ class Occlusion(Explainer):
                 f"{shape}, got shape {array.shape}"
             ) from None
         return tf.constant(full, dtype)
-
-    def _occluder(self, shape: tuple[int, ...], dtype: tf.DType, outputs: int, axes: int) -> Any:
-        key = (shape, dtype, outputs, axes)
-        with self._occluder_lock:
-            if key not in self._occluders:
-                self._occluders[key] = occlusion_fn(
-                    self.model, self.resolved_operator(), shape, outputs, dtype, axes
-                )
-            return self._occluders[key]
 
 
 def occlusion_fn(
