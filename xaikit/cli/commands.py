@@ -212,18 +212,27 @@ def _summary_line(obj: Any) -> str:
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
-    """``xaikit methods``: every registered name, by kind, with the plugin providing it."""
+    """``xaikit methods``: every registered name, by kind, with the plugin providing it, and
+    for methods what they declare: the data kinds they explain and whether they are seeded."""
     registry = xaikit.get_registry()
     kinds = ("methods", "operators", "reducers", "metrics")
     table = {kind: registry.entries(kind) for kind in kinds}
     if args.json:
-        data = {
-            kind: [
-                {"name": e.name, "plugin": e.plugin, "summary": _summary_line(e.obj)}
-                for e in entries.values()
-            ]
-            for kind, entries in table.items()
-        }
+        data: dict[str, list[dict[str, Any]]] = {}
+        for kind, entries in table.items():
+            rows = []
+            for e in entries.values():
+                row: dict[str, Any] = {
+                    "name": e.name,
+                    "plugin": e.plugin,
+                    "summary": _summary_line(e.obj),
+                }
+                if kind == "methods":
+                    declared = xaikit.capabilities_of(e.obj)
+                    row["data"] = list(declared.data)
+                    row["seed"] = declared.seed
+                rows.append(row)
+            data[kind] = rows
         print(json.dumps(data, indent=2))
         return 0
     for kind, entries in table.items():
@@ -232,9 +241,15 @@ def cmd_methods(args: argparse.Namespace) -> int:
             print("  (none)")
         width = max((len(name) for name in entries), default=0)
         plugin_width = max((len(e.plugin) for e in entries.values()), default=0)
+        declared = {
+            name: xaikit.capabilities_of(e.obj).summary() if kind == "methods" else ""
+            for name, e in entries.items()
+        }
+        declared_width = max((len(text) for text in declared.values()), default=0)
         for entry in entries.values():
             summary = _summary_line(entry.obj)
-            print(f"  {entry.name:<{width}}  {entry.plugin:<{plugin_width}}  {summary}")
+            what = f"{declared[entry.name]:<{declared_width}}  " if declared_width else ""
+            print(f"  {entry.name:<{width}}  {entry.plugin:<{plugin_width}}  {what}{summary}")
     return 0
 
 

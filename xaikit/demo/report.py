@@ -64,7 +64,9 @@ def summary(results: Mapping[str, KindRun]) -> dict[str, Any]:
         methods = {}
         for item in run.methods:
             entry: dict[str, Any] = {"plugin": item.plugin, "params": _jsonable(item.params)}
-            if item.error:
+            if item.skipped:
+                entry["skipped"] = item.skipped
+            elif item.error:
                 entry["error"] = item.error
             else:
                 entry.update(
@@ -117,6 +119,12 @@ def _method_rows(kind: str, run: KindRun) -> str:
         label = (
             f"<b>{html.escape(item.name)}</b><br><span class=note>{html.escape(item.plugin)}</span>"
         )
+        if item.skipped:
+            rows.append(
+                f"<tr><td>{label}</td><td class=note colspan=4>{html.escape(item.skipped)}"
+                "</td></tr>"
+            )
+            continue
         if item.error:
             rows.append(
                 f"<tr><td>{label}</td><td class=err colspan=4>failed: "

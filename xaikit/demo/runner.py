@@ -7,7 +7,6 @@ the demo; the built-in methods must all succeed.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -16,6 +15,7 @@ import attrs
 import numpy as np
 
 import xaikit
+from xaikit.capabilities import describe_kinds
 
 from .data import MAKERS, DemoData
 from .model import accuracy, train_model
@@ -84,7 +84,9 @@ class MethodRun:
         seconds: wall time of ``explain``.
         metrics: metric name -> MetricResult, for the metrics that ran.
         metric_errors: metric name -> its error, for the metrics that failed.
-        metrics_error: why no metric ran at all (e.g. no ``xaikit.metrics`` module).
+        metrics_error: why no metric ran at all (e.g. not computed in this run).
+        skipped: why the method did not run although nothing failed: it declares that it
+            does not explain this kind of data (e.g. ``"not applicable (images only)"``).
     """
 
     name: str
@@ -98,6 +100,7 @@ class MethodRun:
     metrics: Mapping[str, Any] = attrs.field(factory=dict)
     metric_errors: Mapping[str, str] = attrs.field(factory=dict)
     metrics_error: str | None = None
+    skipped: str | None = None
 
 
 @attrs.frozen(eq=False)
@@ -158,15 +161,29 @@ def method_params(name: str) -> dict[str, Any]:
 
 
 def seeded(explainer: Any, seed: int) -> Any:
-    """``explainer`` with ``seed`` set, if it has a ``seed`` parameter left at None.
+    """``explainer`` with its declared seed parameter set, if the method is stochastic and
+    that parameter was left at None (see :class:`xaikit.Capabilities`).
 
     Works for any attrs explainer, however the registry built it (class or factory), so
     randomized methods, plugins' included, give the same attributions on every run.
     """
-    cls = type(explainer)
-    if attrs.has(cls) and "seed" in attrs.fields_dict(cls) and explainer.seed is None:
-        return attrs.evolve(explainer, seed=seed)
+    field = xaikit.capabilities_of(type(explainer)).seed
+    if field is not None and attrs.has(type(explainer)) and getattr(explainer, field) is None:
+        return attrs.evolve(explainer, **{field: seed})
     return explainer
+
+
+#: The demo's kinds of data and the data kinds methods declare.
+DATA_KIND = {"image": "image", "series": "sequence", "tabular": "tabular"}
+
+
+def not_applicable(method: Any, kind: str) -> str | None:
+    """Why ``method`` (a registered class or factory) does not run on the demo's ``kind``,
+    from what it declares, or None when it applies."""
+    capabilities = xaikit.capabilities_of(method)
+    if capabilities.supports(DATA_KIND.get(kind, kind)):
+        return None
+    return f"not applicable ({describe_kinds(capabilities.data)})"
 
 
 def _one_line(error: BaseException) -> str:
@@ -197,18 +214,12 @@ def _metrics(
 
     Each metric runs on its own, so one that cannot handle the data leaves the others be.
     """
-    try:
-        evaluate = getattr(importlib.import_module("xaikit.metrics"), "evaluate", None)
-    except ImportError:
-        evaluate = None
-    if not callable(evaluate):
-        return {}, {}, "xaikit.metrics.evaluate is not available in this version"
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name in xaikit.list_metrics():
         try:
             params = _metric_params(name, features)
-            results.update(evaluate(explainer, data.inputs, data.labels, [name], **params))
+            results.update(xaikit.metrics.evaluate(explainer, data.inputs, data.labels, [name], **params))
         except Exception as error:  # noqa: BLE001 - recorded in the report, the demo goes on
             errors[name] = _one_line(error)
     return results, errors, None
@@ -240,6 +251,10 @@ def explain_kind(
             runs.append(MethodRun(name, "?", {}, error=f"UnknownNameError: no method {name!r}"))
             continue
         params = method_params(name)
+        skip = not_applicable(entry.obj, data.kind)
+        if skip is not None:
+            runs.append(MethodRun(name, entry.plugin, params, skipped=skip))
+            continue
         start = time.perf_counter()
         try:
             explainer = seeded(xaikit.get_explainer(name, model, **params), seed)
@@ -312,7 +327,9 @@ def run(
         scored = metrics and kind in settings.metric_kinds
         runs = explain_kind(model, shown, seed=seed, methods=methods, metrics=scored)
         for item in runs:
-            if item.error:
+            if item.skipped:
+                log(f"{kind}: {item.name} {item.skipped}")
+            elif item.error:
                 log(f"{kind}: {item.name} failed: {item.error}")
             else:
                 log(
