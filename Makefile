@@ -13,12 +13,12 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 .PHONY: demo test lint docs bench bench-quick clean
 
 $(BIN)/python:
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "xaikit needs Python >= 3.10, found " + sys.version.split()[0]'
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "xaikit needs Python >= 3.11, found " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml $(PLUGINS)
-	$(BIN)/python -m pip install --quiet -e ".[test,viz]" $(addprefix -e ,$(PLUGIN_DIRS))
+	$(BIN)/python -m pip install --quiet -e ".[test,viz,beam]" $(addprefix -e ,$(PLUGIN_DIRS))
 	@touch $@
 
 # The docs toolchain (mkdocs, material, mkdocstrings) only for `make docs`, once.

@@ -58,6 +58,7 @@ from .registry import (  # noqa: E402
     register_reducer,
     unregister_plugin,
 )
+from .runs import Run, RunMismatchError, explain_dataset, open_run  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -104,4 +105,8 @@ __all__ = [
     "PluginWarning",
     "NoGuidableActivationError",
     "BackendError",
+    "explain_dataset",
+    "open_run",
+    "Run",
+    "RunMismatchError",
 ]
