@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,6 +98,8 @@ def stable(value: Any, max_array: int = 64) -> Any:
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     if callable(value):
         return f"<callable {_qualified(value)}>"
     return f"<{_qualified(type(value))}>"
@@ -125,7 +128,7 @@ def fingerprint(
         "method": method_name(explainer),
         "params": stable(params),
         "model_sha256": model_sha256(explainer.model),
-        "data": dict(data),
+        "data": stable(dict(data)),
         "targets": _targets_record(targets),
         "shard_size": int(shard_size),
     }

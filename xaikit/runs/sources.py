@@ -483,7 +483,8 @@ def as_source(data: Any, model: Any) -> Source:
     if isinstance(data, np.ndarray):
         if data.dtype == object:
             raise InputError("data: expected a numeric array, got an array of dtype object")
-        return ArraySource(data, label=getattr(data, "filename", None))
+        filename = getattr(data, "filename", None)  # a memory map's file
+        return ArraySource(data, label=None if filename is None else str(filename))
     if tf.is_tensor(data):
         return ArraySource(np.asarray(data))
     if isinstance(data, (str, bytes)) or isinstance(data, (dict, Mapping)):
