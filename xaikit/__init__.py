@@ -41,6 +41,7 @@ from .methods import (  # noqa: E402
 )
 from .kernels import KernelCache  # noqa: E402
 from .model import model_outputs  # noqa: E402
+from .quantiles import quantile_maps  # noqa: E402
 from .registry import (  # noqa: E402
     Registry,
     get_explainer,
@@ -73,6 +74,7 @@ __all__ = [
     "capabilities_of",
     "KernelCache",
     "model_outputs",
+    "quantile_maps",
     "validators",
     "Saliency",
     "GuidedBackprop",
