@@ -15,6 +15,7 @@ scale, both clipped at a percentile of ``|attributions|`` (:func:`color_limits`)
 
 from .figure import data_kind, plot, save
 from .image import fold_channels, image_overlay, to_display_image
+from .quantiles import plot_quantile_maps
 from .scale import SIGNED_CMAP, UNSIGNED_CMAP, color_limits, is_signed, normalize
 from .series import series_lines
 from .tabular import tabular_bars
@@ -26,6 +27,7 @@ __all__ = [
     "image_overlay",
     "series_lines",
     "tabular_bars",
+    "plot_quantile_maps",
     "color_limits",
     "normalize",
     "is_signed",
