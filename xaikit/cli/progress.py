@@ -1,52 +1,61 @@
-"""A dependency-free progress bar, and explainers that report to it."""
+"""A progress bar (tqdm: rate and time left), and explainers that report to it."""
 
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any, TextIO
 
 import attrs
+from tqdm import tqdm
 
 __all__ = ["Progress", "watched", "with_progress"]
 
 
 class Progress:
-    """A one-line text progress bar on a stream (stderr), redrawn in place.
+    """A one-line progress bar of samples on a stream (stderr), drawn by tqdm.
+
+    Shows ``label [#####-----] done/total samples elapsed<left, rate``.
 
     Args:
         total: the count that means done.
         label: shown before the bar.
         stream: where to draw (default ``sys.stderr``).
-        min_interval: seconds between redraws.
+        min_interval: least seconds between redraws.
     """
 
     def __init__(
         self, total: int, label: str = "", stream: TextIO | None = None, min_interval: float = 0.1
     ) -> None:
-        self.total, self.label, self.done = max(int(total), 1), label, 0
+        self.total, self.label = max(int(total), 1), label
         self.stream = stream or sys.stderr
-        self.min_interval = min_interval
-        self.start = time.perf_counter()
-        self._drawn = float("-inf")
+        self._bar = tqdm(
+            total=self.total,
+            desc=label,
+            file=self.stream,
+            mininterval=min_interval,
+            ascii="-#",
+            bar_format="{desc} [{bar:30}] {n_fmt}/{total_fmt} samples {elapsed}<{remaining}, "
+            "{rate_fmt}",
+            unit=" samples",
+            dynamic_ncols=False,
+        )
+
+    @property
+    def done(self) -> int:
+        """Samples counted so far (at most ``total``)."""
+        return int(self._bar.n)
 
     def update(self, count: int) -> None:
-        """Advance by ``count`` and redraw (at most every ``min_interval`` seconds)."""
-        self.done = min(self.total, self.done + int(count))
-        now = time.perf_counter()
-        if now - self._drawn >= self.min_interval or self.done == self.total:
-            self._drawn = now
-            filled = int(30 * self.done / self.total)
-            bar = "#" * filled + "-" * (30 - filled)
-            self.stream.write(
-                f"\r{self.label} [{bar}] {self.done}/{self.total} samples {now - self.start:.1f}s"
-            )
-            self.stream.flush()
+        """Advance by ``count`` (never past ``total``); redraw when due and at the end."""
+        step = min(int(count), self.total - self.done)
+        if step > 0:
+            self._bar.update(step)
+            if self.done == self.total:  # always show the end, however recent the last draw
+                self._bar.refresh()
 
     def close(self) -> None:
-        """End the bar's line."""
-        self.stream.write("\n")
-        self.stream.flush()
+        """Draw the final state and end the bar's line."""
+        self._bar.close()
 
 
 def watched(factory: Any, progress: Progress) -> Any:
