@@ -1,0 +1,91 @@
+"""The linear fits behind LIME and Kernel SHAP, solved for a whole chunk of samples at once.
+
+Every sample has its own design matrix: its masks ``Z`` (S, M) as 0/1, the scores ``y`` (S,)
+of the masked copies and the row weights ``w`` (S,). Samples with fewer than M segments are
+padded: their extra columns are zero and are pinned to a zero coefficient. Everything is
+float64 and batched over samples (``numpy.einsum`` and batched ``numpy.linalg.solve``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["batched_solve", "weighted_ridge", "constrained_least_squares"]
+
+
+def batched_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve ``a[i] x[i] = b[i]`` for every i: (n, D, D), (n, D) -> (n, D).
+
+    Uses LU (``numpy.linalg.solve``); if some system is singular (too few masks to pin every
+    coefficient), all are solved by the pseudo-inverse instead (the minimum-norm solution).
+    """
+    try:
+        return np.linalg.solve(a, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return np.einsum("nij,nj->ni", np.linalg.pinv(a), b)
+
+
+def _gram(z: np.ndarray, w: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``Z^T W Z`` (n, M, M) and ``Z^T W y`` (n, M)."""
+    zw = z * w[..., None]
+    return np.einsum("nsm,nsk->nmk", zw, z), np.einsum("nsm,ns->nm", zw, y)
+
+
+def weighted_ridge(
+    z: np.ndarray, y: np.ndarray, w: np.ndarray, valid: np.ndarray, ridge: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted ridge regression with an unpenalised intercept, per sample.
+
+    Minimises ``sum_s w_s (y_s - c - z_s . beta)^2 + ridge * |beta|^2`` for each sample.
+
+    Args:
+        z: (n, S, M) 0/1 masks (zero in padding columns).
+        y: (n, S) scores of the masked copies.
+        w: (n, S) non-negative row weights (0 for padding rows).
+        valid: (n, M) bool, the sample's real segments.
+        ridge: the penalty, >= 0.
+
+    Returns:
+        ``(beta (n, M), intercept (n,))``; ``beta`` is 0 in padding columns.
+    """
+    z = z * valid[:, None, :]
+    total = np.maximum(w.sum(axis=1), np.finfo(np.float64).tiny)
+    z_mean = np.einsum("nsm,ns->nm", z, w) / total[:, None]
+    y_mean = np.einsum("ns,ns->n", y, w) / total
+    zc = (z - z_mean[:, None, :]) * valid[:, None, :]
+    a, b = _gram(zc, w, y - y_mean[:, None])
+    m = z.shape[-1]
+    a = a + np.eye(m) * (ridge + (~valid).astype(np.float64))[:, None, :]
+    beta = batched_solve(a, b) * valid
+    return beta, y_mean - np.einsum("nm,nm->n", z_mean, beta)
+
+
+def constrained_least_squares(
+    z: np.ndarray, y: np.ndarray, w: np.ndarray, valid: np.ndarray, total: np.ndarray
+) -> np.ndarray:
+    """Weighted least squares without intercept whose coefficients sum to ``total``.
+
+    Minimises ``sum_s w_s (y_s - z_s . phi)^2`` subject to ``sum_j phi_j = total`` for each
+    sample, through the (M + 1) x (M + 1) Lagrange system ``[[Z^T W Z, 1], [1^T, 0]]``, so the
+    constraint holds to rounding whatever the data.
+
+    Args:
+        z: (n, S, M) 0/1 masks; y: (n, S) targets; w: (n, S) row weights (rescaled to sum 1
+            per sample, which changes nothing but the conditioning).
+        valid: (n, M) bool, the sample's real segments (the only ones that enter the sum).
+        total: (n,) the required sum of the coefficients.
+
+    Returns:
+        (n, M) coefficients, 0 in padding columns.
+    """
+    n, _, m = z.shape
+    ones = valid.astype(np.float64)
+    z = z * ones[:, None, :]
+    w = w / np.maximum(w.sum(axis=1, keepdims=True), np.finfo(np.float64).tiny)
+    a, b = _gram(z, w, y)
+    system = np.zeros((n, m + 1, m + 1))
+    system[:, :m, :m] = a + np.eye(m) * (1.0 - ones)[:, None, :]
+    system[:, :m, m] = ones
+    system[:, m, :m] = ones
+    rhs = np.concatenate([b, total[:, None]], axis=1)
+    return batched_solve(system, rhs)[:, :m] * ones
