@@ -8,21 +8,52 @@ import pytest
 import tensorflow as tf
 
 import xaikit
-from xaikit.testing import check_explainer
+from xaikit.testing import check_explainer, checks, parametrize_with_checks
+
+
+@parametrize_with_checks(xaikit.list_methods())
+def test_every_registered_method_conforms_by_name(check):
+    check()
 
 
 @pytest.mark.parametrize(
-    "factory",
+    "method",
     [
         xaikit.Saliency,
         xaikit.GuidedBackprop,
         xaikit.IntegratedGradients,
-        lambda model: xaikit.RandomBaselineIG(model, seed=0),
+        xaikit.RandomBaselineIG,
+        lambda model: xaikit.IntegratedGradients(model, steps=8, rule="gauss_legendre"),
     ],
-    ids=["saliency", "guided_backprop", "integrated_gradients", "random_baseline_ig"],
+    ids=["saliency", "guided_backprop", "integrated_gradients", "random_baseline_ig", "factory"],
 )
-def test_builtins_conform(factory):
-    check_explainer(factory)
+def test_builtins_conform_by_class(method):
+    check_explainer(method)
+
+
+def test_a_stochastic_method_is_seeded_through_its_declared_field():
+    built = []
+
+    def factory(model):
+        built.append(xaikit.RandomBaselineIG(model))
+        return built[-1]
+
+    factory.capabilities = xaikit.RandomBaselineIG.capabilities
+    check = next(c for c in checks(factory, kinds=["tabular"]) if c.name == "check_deterministic")
+    check()
+    assert built and built[0].seed is None  # the factory left it unseeded; the suite seeded it
+
+
+def test_check_ids_name_method_kind_and_check():
+    ids = [check.id for check in checks("gradcam")]
+    assert "gradcam-image-check_deterministic" in ids
+    assert ids.count("gradcam-tabular-check_refuses_undeclared_data") == 1
+    assert not any(i.startswith("gradcam-tabular-check_deterministic") for i in ids)
+
+
+def test_unknown_method_name_lists_the_known_ones():
+    with pytest.raises(xaikit.UnknownNameError, match="saliency"):
+        check_explainer("no_such_method")
 
 
 # --------------------------------------------------------------------------- broken on purpose
@@ -65,15 +96,25 @@ class WrongScores(xaikit.Saliency):
         return xaikit.BatchResult(grads, scores=scores * 0.5)
 
 
+class ClaimsImagesOnly(xaikit.Saliency):
+    """Declares images only but never refuses other data (overrides the refusal)."""
+
+    capabilities = xaikit.Capabilities(data=("image",))
+
+    def check_data(self, sample_shape, where="inputs"):
+        return None
+
+
 @pytest.mark.parametrize(
     ("broken", "message"),
     [
-        (NormalizedPerChunk, "batch_size=1 changed it"),
-        (Noisy, "deterministic"),
-        (LeavesModelChanged, "activations changed"),
-        (WrongScores, "scores must be the explained outputs"),
+        (NormalizedPerChunk, r"(?s)\[check_batch_size_invariance on tabular\].*batch_size=1"),
+        (Noisy, r"\[check_deterministic on tabular\]"),
+        (LeavesModelChanged, r"(?s)\[check_model_unchanged on tabular\].*activations changed"),
+        (WrongScores, r"(?s)\[check_scores_are_explained_outputs on tabular\].*explained outputs"),
+        (ClaimsImagesOnly, r"\[check_refuses_undeclared_data on tabular\]"),
     ],
 )
-def test_check_explainer_fails_on_a_broken_explainer(broken, message):
+def test_check_explainer_fails_on_a_broken_explainer_naming_the_check(broken, message):
     with pytest.raises(AssertionError, match=message):
         check_explainer(broken, kinds=("tabular",))

@@ -60,6 +60,11 @@ def test_wrappers_around_saliency_pass_check_explainer(cls):
     check_explainer(lambda model: cls(xaikit.Saliency(model), n_samples=3, seed=0))
 
 
+@pytest.mark.parametrize("cls", WRAPPERS)
+def test_wrapper_classes_pass_check_explainer_by_class(cls):
+    check_explainer(cls)  # built on the model itself (saliency inside), seeded by the suite
+
+
 def test_smoothgrad_around_integrated_gradients_passes_check_explainer():
     check_explainer(
         lambda model: SmoothGrad(xaikit.IntegratedGradients(model, steps=4), n_samples=3, seed=1),
@@ -216,7 +221,8 @@ def test_operator_and_reducer_default_to_the_wrapped_methods_and_can_be_changed(
 def test_bad_parameters_name_the_argument(models):
     model, _ = models["tabular"]
     with pytest.raises(InputError, match="method: expected an xaikit Explainer"):
-        SmoothGrad(model)
+        SmoothGrad("saliency")
+    assert isinstance(SmoothGrad(model).method, xaikit.Saliency)  # a model: saliency wrapped
     with pytest.raises(InputError, match="n_samples"):
         SmoothGrad(xaikit.Saliency(model), n_samples=0)
     with pytest.raises(InputError, match="noise"):

@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 import tensorflow as tf
 
+import xaikit
 from xaikit import Capabilities, Explainer
 from xaikit.errors import InputError
 from xaikit.validators import non_negative, positive_int, seed
@@ -27,6 +28,13 @@ __all__ = ["NoiseWrapper", "SmoothGrad", "VarGrad", "SquareGrad"]
 
 #: Prefix of the wrapped method's own ``prepare`` arrays among the wrapper's extras.
 _INNER = "method__"
+
+
+def _as_method(value: Any) -> Any:
+    """A Keras model given in place of a method is wrapped with saliency (the default)."""
+    if isinstance(value, Explainer) or not callable(value) or not hasattr(value, "inputs"):
+        return value
+    return xaikit.Saliency(value)
 
 
 def _check_method(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -84,7 +92,8 @@ class NoiseWrapper(Explainer):
 
     Args:
         method: the explainer to wrap (the only positional argument), e.g.
-            ``xaikit.IntegratedGradients(model, steps=16)``; its model is explained. Its own
+            ``xaikit.IntegratedGradients(model, steps=16)``; its model is explained. A Keras
+            model given instead is wrapped with ``xaikit.Saliency(model)``. Its own
             ``prepare`` (IG's baselines, ...) is run on the clean inputs and each noisy copy
             of a sample gets that sample's prepared rows.
         n_samples: noisy copies per input (default 50).
@@ -105,7 +114,7 @@ class NoiseWrapper(Explainer):
     name: ClassVar[str | None] = None
     capabilities: ClassVar[Capabilities] = Capabilities(seed="seed")
 
-    method: Explainer = attrs.field(kw_only=False, validator=_check_method)
+    method: Explainer = attrs.field(kw_only=False, converter=_as_method, validator=_check_method)
     model: Any = attrs.field(init=False, default=_inherited("model"), repr=False)
     batch_size: int = attrs.field(default=_inherited("batch_size"), validator=positive_int)
     operator: Any = attrs.field(default=_inherited("operator"))
