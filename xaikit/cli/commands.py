@@ -109,7 +109,15 @@ def _target_label(target: Any) -> str:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    """``xaikit explain``: attributions (.npy), the run's parameters (JSON), a picture."""
+    """``xaikit explain``: attributions (.npy), the run's parameters (JSON), a picture.
+
+    With ``--data`` instead of ``--inputs``: a whole dataset streamed into a Zarr store
+    (:func:`xaikit.cli.runs.cmd_explain_data`).
+    """
+    if getattr(args, "data", None) is not None:
+        from .runs import cmd_explain_data
+
+        return cmd_explain_data(args)
     if args.plot_samples < 1:
         raise CliError(f"--plot-samples: expected an integer >= 1, got {args.plot_samples}")
     model, inputs, targets = _prepare(args)

@@ -8,6 +8,7 @@ from typing import NoReturn
 import xaikit
 
 from .commands import cmd_demo, cmd_evaluate, cmd_explain, cmd_methods
+from .runs import cmd_show, parse_scale
 
 __all__ = ["build_parser"]
 
@@ -19,11 +20,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _model_options(parser: argparse.ArgumentParser) -> None:
+def _model_options(parser: argparse.ArgumentParser, data: bool = False) -> None:
     parser.add_argument("--model", required=True, help="a model saved with model.save('m.keras')")
-    parser.add_argument("--inputs", required=True, help="inputs (N, ...) as a .npy file")
+    where = parser.add_mutually_exclusive_group(required=True) if data else parser
+    where.add_argument(
+        "--inputs", required=not data, help="inputs (N, ...) as a .npy file, held in memory"
+    )
+    if data:
+        where.add_argument(
+            "--data",
+            help="a whole dataset, streamed into a resumable Zarr store at --out: a .npy "
+            "(memory-mapped) or .npz file, a folder of images, or module:function returning "
+            "a tf.data.Dataset (needs --allow-custom-code)",
+        )
     parser.add_argument(
-        "--targets", help="class indices (N,) or weights (N, K) as .npy, or one int for all"
+        "--targets",
+        help="class indices (N,) or weights (N, K) as .npy, or one int for all"
+        + (
+            "; 'folders' with --data images/ explains each image's class sub-folder" if data else ""
+        ),
     )
     parser.add_argument("--method", required=True, help="a registered method (xaikit methods)")
     parser.add_argument(
@@ -68,8 +83,34 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser(
         "explain", parents=[common], help="compute attributions of a saved model's predictions"
     )
-    _model_options(explain)
+    _model_options(explain, data=True)
     explain.add_argument("--plot", action="store_true", help="also write attributions.png")
+    explain.add_argument(
+        "--overlays",
+        nargs="?",
+        const="",
+        default=False,
+        metavar="DIR",
+        help="with --data images: one PNG per image, its heatmap over it, in DIR (default: "
+        "the --out folder's name + '-overlays')",
+    )
+    explain.add_argument(
+        "--shard-size",
+        type=int,
+        metavar="ROWS",
+        help="with --data: rows per shard (the store's chunk); default: the resumed run's, "
+        "else a multiple of --batch-size of at least 256",
+    )
+    explain.add_argument(
+        "--overwrite", action="store_true", help="with --data: replace the run found at --out"
+    )
+    explain.add_argument(
+        "--pixel-scale",
+        type=parse_scale,
+        default=1.0,
+        metavar="S",
+        help="with --data images/: multiply pixel values 0..255 by S (1/255 for [0, 1])",
+    )
     explain.add_argument(
         "--plot-samples", type=int, default=16, metavar="K", help="samples drawn by --plot"
     )
@@ -99,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
         "deletion.steps=10 for one",
     )
     evaluate.set_defaults(run=cmd_evaluate)
+
+    show = sub.add_parser(
+        "show", parents=[common], help="summarise a run written by explain --data"
+    )
+    show.add_argument("path", metavar="RUN", help="the run's folder (--out of explain --data)")
+    show.add_argument("--json", action="store_true", help="print the attributes as JSON")
+    show.set_defaults(run=cmd_show)
 
     methods = sub.add_parser(
         "methods", parents=[common], help="list methods, operators, reducers and metrics"
