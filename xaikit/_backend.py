@@ -73,7 +73,10 @@ def check_backend() -> None:
     backend, source = configured_backend()
     if backend != "tensorflow":
         raise _refuse(backend, source)
-    import keras
+    from ._startup import quiet_startup
+
+    with quiet_startup():
+        import keras
 
     major = int(str(keras.__version__).split(".")[0])
     if major < 3:

@@ -20,6 +20,9 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+import tensorflow as tf
+
+from .._startup import quiet_startup
 from .inputs import CliError, load_array, load_model, one_line, parse_param
 from .parser import build_parser
 from .progress import Progress
@@ -44,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return done.code if isinstance(done.code, int) else 0 if done.code is None else 2
     debug = getattr(args, "debug", False)
     run: Callable[[argparse.Namespace], int] = args.run
+    with quiet_startup():  # TensorFlow's first look for devices prints its own chatter
+        tf.config.list_physical_devices()
     try:
         return run(args)
     except KeyboardInterrupt:
