@@ -1,4 +1,4 @@
-"""xaikit-cam: Grad-CAM and Grad-CAM++ for convolutional Keras image models.
+"""xaikit-cam: Grad-CAM, Grad-CAM++ and Guided Grad-CAM for convolutional Keras image models.
 
 ::
 
@@ -10,11 +10,13 @@
 """
 
 from .gradcam import GradCAM, GradCAMPlusPlus, gradcam_plus_plus_weights, gradcam_weights
+from .guided import GuidedGradCAM
 from .layers import find_layer, leaf_layers, record_outputs
 
 __all__ = [
     "GradCAM",
     "GradCAMPlusPlus",
+    "GuidedGradCAM",
     "gradcam_weights",
     "gradcam_plus_plus_weights",
     "find_layer",

@@ -1,4 +1,5 @@
-"""The xaikit plugin: registers Grad-CAM and Grad-CAM++ (entry point ``xaikit_cam``)."""
+"""The xaikit plugin: registers Grad-CAM, Grad-CAM++ and Guided Grad-CAM (entry point
+``xaikit_cam``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ from typing import Any
 import xaikit
 
 from .gradcam import GradCAM, GradCAMPlusPlus
+from .guided import GuidedGradCAM
 
 
 @xaikit.hookimpl
 def xaikit_methods() -> Mapping[str, Callable[..., Any]]:
-    """'gradcam' and 'gradcam_plus_plus': Explainer classes taking the model."""
-    return {GradCAM.name: GradCAM, GradCAMPlusPlus.name: GradCAMPlusPlus}
+    """'gradcam', 'gradcam_plus_plus', 'guided_gradcam': Explainer classes taking the model."""
+    return {
+        GradCAM.name: GradCAM,
+        GradCAMPlusPlus.name: GradCAMPlusPlus,
+        GuidedGradCAM.name: GuidedGradCAM,
+    }
