@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from ..runs import ArraySource, DatasetSource, ImageFolderSource, Run, explain_dataset, open_run
+from ..runs import DatasetSource, Run, explain_dataset, open_run
+from ..runs.paths import source_from_path
 from ..runs.sources import Source
-from .inputs import CliError, load_array, load_model, load_targets, one_line
+from .inputs import CliError, load_model, load_targets, one_line
 
 __all__ = ["cmd_explain_data", "cmd_show", "load_source", "write_overlays", "parse_scale"]
 
@@ -80,25 +81,12 @@ def load_source(args: argparse.Namespace, model: Any) -> Source:
     if not path.exists() and _FUNCTION.match(text):
         dataset = _dataset_from_function(text, args.allow_custom_code)
         return DatasetSource(dataset, model, label=text)
-    if path.is_dir():
-        return ImageFolderSource(
-            path, model=model, scale=args.pixel_scale, labels_as_targets=args.targets == "folders"
-        )
-    if not path.is_file():
-        raise CliError(
-            f"--data: no such file or folder: {text} (expected a .npy or .npz file, a folder "
-            "of images, or module:function)"
-        )
-    if path.suffix == ".npy":
-        try:
-            x = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError) as error:
-            raise CliError(f"--data: cannot read {text}: {one_line(error)}") from error
-        return ArraySource(x, label=text)
-    if path.suffix == ".npz":
-        return ArraySource(load_array(text, "--data"), label=text)
-    raise CliError(
-        f"--data: expected a .npy or .npz file, a folder of images or module:function, got {text}"
+    return source_from_path(
+        path,
+        model=model,
+        scale=args.pixel_scale,
+        labels_as_targets=args.targets == "folders",
+        argument="--data",
     )
 
 

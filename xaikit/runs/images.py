@@ -120,6 +120,23 @@ class ImageFolderSource:
         )
         return next(dataset.batch(len(paths)).as_numpy_iterator())
 
+    def _columns(self, rows: slice) -> dict[str, np.ndarray]:
+        columns = {"sample_id": self.ids[rows]}
+        if self.classes:
+            columns["label"] = self.labels[rows]
+        return columns
+
+    def read_shard(self, index: int, shard_size: int) -> Shard:
+        """Shard ``index`` alone, its images decoded."""
+        n = len(self.ids)
+        rows = slice(index * shard_size, min((index + 1) * shard_size, n))
+        if not 0 <= rows.start < n:
+            raise IndexError(f"shard {index} of {shard_size} rows is past the {n} images")
+        size = rows.stop - rows.start
+        return Shard(
+            index, rows.start, size, self.load(rows), self._targets(rows), self._columns(rows)
+        )
+
     def describe(self) -> dict[str, Any]:
         head = slice(0, min(HEAD_ROWS, len(self.ids)))
         return {
@@ -158,7 +175,4 @@ class ImageFolderSource:
             if k in skip:
                 yield Shard(k, start, size)
                 continue
-            columns = {"sample_id": self.ids[rows]}
-            if self.classes:
-                columns["label"] = self.labels[rows]
-            yield Shard(k, start, size, next(images), self._targets(rows), columns)
+            yield Shard(k, start, size, next(images), self._targets(rows), self._columns(rows))

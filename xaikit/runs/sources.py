@@ -222,22 +222,28 @@ class ArraySource:
             "head_sha256": _sha256(np.asarray(self.x[head]), y_head),
         }
 
+    def read_shard(self, index: int, shard_size: int) -> Shard:
+        """Shard ``index`` alone, loaded (rows are copied out of a memory map)."""
+        n = len(self.x)
+        rows = slice(index * shard_size, min((index + 1) * shard_size, n))
+        if not 0 <= rows.start < n:
+            raise IndexError(f"shard {index} of {shard_size} rows is past the {n} samples")
+        return Shard(
+            index,
+            rows.start,
+            rows.stop - rows.start,
+            np.array(self.x[rows]),
+            None if self.y is None else np.array(self.y[rows]),
+            {name: np.array(values[rows]) for name, values in self.columns.items()},
+        )
+
     def _load(self, shard_size: int, skip: Container[int]) -> Iterator[Shard]:
         n = len(self.x)
         for index, start in enumerate(range(0, n, shard_size)):
-            rows = slice(start, min(start + shard_size, n))
-            size = rows.stop - rows.start
             if index in skip:
-                yield Shard(index, start, size)
-                continue
-            yield Shard(
-                index,
-                start,
-                size,
-                np.array(self.x[rows]),
-                None if self.y is None else np.array(self.y[rows]),
-                {name: np.array(values[rows]) for name, values in self.columns.items()},
-            )
+                yield Shard(index, start, min(shard_size, n - start))
+            else:
+                yield self.read_shard(index, shard_size)
 
     def shards(self, shard_size: int, skip: Container[int] = ()) -> Iterator[Shard]:
         if self.num_samples == 0:

@@ -1,0 +1,411 @@
+"""Apache Beam: explain a whole dataset on a cluster, into the same Zarr store as locally.
+
+Needs the ``beam`` extra (``pip install 'xaikit[beam]'``). The pipeline drives the steps of
+:func:`xaikit.explain_dataset` with Beam::
+
+    shard numbers still to do -> Reshuffle -> ReadShards -> RunInference(explain)
+        -> WriteShards -> (all written) -> finalise (mark the run complete)
+
+Each element is one shard (rows ``[k * shard_size, (k + 1) * shard_size)``), keyed by its
+number ``k``. A worker writes shard ``k`` into chunk ``k`` of every array and then its commit
+marker, so parallel workers never touch the same file, and a retried bundle rewrites the
+same shard with the same values. Because a shard is explained whole, exactly as the local
+runner does, the store equals the one :func:`xaikit.explain_dataset` writes. A pipeline that
+fails or is cancelled resumes: run it again and only uncommitted shards are computed.
+
+From the shell (the data must be readable by every worker: a shared or mounted folder for
+``.npy`` / ``.npz`` / images; ``out`` may be a ``gs://`` or ``s3://`` URL when the fsspec
+filesystem is installed)::
+
+    python -m xaikit.beam --model m.keras --data x.npy --method integrated_gradients \\
+        --param steps=32 --out runs/ig [Beam pipeline options]
+
+Without ``--runner`` it runs on the in-process ``FnApiRunner`` (``--direct_num_workers 2
+--direct_running_mode multi_threading`` for two workers); ``--runner DataflowRunner
+--project ... --region ... --temp_location gs://...`` (or ``FlinkRunner``, ``SparkRunner``)
+runs the same pipeline on a cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+try:
+    import apache_beam as beam
+    from apache_beam.ml.inference.base import (
+        KeyedModelHandler,
+        ModelHandler,
+        PredictionResult,
+        RunInference,
+    )
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "xaikit.beam needs Apache Beam, which is not installed: pip install 'xaikit[beam]'"
+    ) from error
+
+from .runs.compute import Predictor, explain_rows
+from .runs.paths import source_from_path
+from .runs.run import Run, open_run
+from .runs.runner import prepare_store
+from .runs.sources import Shard
+from .runs.store import Store, open_existing
+
+__all__ = [
+    "ExplainerModelHandler",
+    "DataSpec",
+    "ReadShards",
+    "WriteShards",
+    "ExplainToZarr",
+    "run_pipeline",
+    "main",
+]
+
+
+# ---------------------------------------------------------------------------- the data
+@attrs.frozen
+class DataSpec:
+    """Where each worker reads the data: a path and how to decode it (picklable).
+
+    Attributes:
+        path: a ``.npy`` (memory-mapped), a ``.npz`` of one array, or a folder of images.
+        size: images' (height, width, channels); None for arrays.
+        scale: multiplies images' pixel values 0..255.
+        labels_as_targets: explain each image's class sub-folder.
+    """
+
+    path: str
+    size: tuple[int, int, int] | None = None
+    scale: float = 1.0
+    labels_as_targets: bool = False
+
+    def open(self, model: Any = None) -> Any:
+        """The :mod:`xaikit.runs` source of the data."""
+        return source_from_path(
+            self.path,
+            model=model,
+            size=self.size,
+            scale=self.scale,
+            labels_as_targets=self.labels_as_targets,
+        )
+
+
+class ReadShards(beam.DoFn):
+    """Shard numbers ``k`` -> ``(k, Shard)`` with its rows loaded (each worker opens the data
+    once, in ``setup``)."""
+
+    def __init__(self, data: DataSpec, shard_size: int) -> None:
+        self.data, self.shard_size = data, shard_size
+
+    def setup(self) -> None:
+        self.source = self.data.open()
+
+    def process(self, index: int) -> Iterator[tuple[int, Shard]]:
+        yield index, self.source.read_shard(index, self.shard_size)
+
+
+# ---------------------------------------------------------------------------- the model
+@attrs.define
+class _Loaded:
+    """What each worker holds: the explainer (its batch_size may shrink) and a predictor."""
+
+    explainer: Any
+    predictor: Predictor
+
+
+class ExplainerModelHandler(ModelHandler):
+    """A RunInference model handler that explains instead of predicting.
+
+    Each worker loads the saved model and builds the explainer once (``load_model``); each
+    batch of examples is then explained by :func:`xaikit.runs.compute.explain_rows` (so an
+    out-of-memory error halves ``batch_size`` instead of failing the bundle).
+
+    Examples may be :class:`~xaikit.runs.Shard` s (what :class:`ExplainToZarr` sends: each is
+    explained whole, and its inference is the dict of per-sample arrays a store holds), or
+    single samples: arrays (...) or ``(x, y)`` tuples, stacked into one batch, each inference
+    the dict of that sample's values (``attributions``, ``target``, ``score``, ...).
+
+    Args:
+        model_path: a ``.keras`` file (any path Keras reads, ``gs://`` included).
+        method: a registered method name (``xaikit methods``).
+        params: the method's parameters (``batch_size`` too).
+        targets: targets for samples that bring none: None (top class) or one int.
+        allow_custom_code: load models holding Python code (Keras' safe mode off).
+        max_batch_size: examples per RunInference batch (default 1: one shard at a time).
+    """
+
+    def __init__(
+        self,
+        model_path: str,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        targets: int | None = None,
+        allow_custom_code: bool = False,
+        max_batch_size: int = 1,
+    ) -> None:
+        super().__init__()
+        self.model_path, self.method = str(model_path), method
+        self.params = dict(params or {})
+        self.targets, self.allow_custom_code = targets, allow_custom_code
+        self._batching_kwargs = {"min_batch_size": 1, "max_batch_size": int(max_batch_size)}
+
+    def load_model(self) -> _Loaded:
+        """Load the model and build the explainer (once per worker)."""
+        import keras
+
+        import xaikit
+
+        model = keras.saving.load_model(
+            self.model_path, compile=False, safe_mode=not self.allow_custom_code
+        )
+        explainer = xaikit.get_explainer(self.method, model, **self.params)
+        return _Loaded(explainer, Predictor(model))
+
+    def _explain(self, loaded: _Loaded, x: np.ndarray, targets: Any) -> dict[str, np.ndarray]:
+        arrays, loaded.explainer = explain_rows(loaded.explainer, x, targets, loaded.predictor)
+        return arrays
+
+    def run_inference(
+        self,
+        batch: Sequence[Any],
+        model: _Loaded,
+        inference_args: dict[str, Any] | None = None,
+    ) -> Iterable[PredictionResult]:
+        """Explain ``batch``: shards one by one, single samples stacked together."""
+        if all(isinstance(example, Shard) for example in batch):
+            results = []
+            for shard in batch:
+                targets = shard.y if shard.y is not None else self.targets
+                arrays = self._explain(model, shard.x, targets)
+                arrays["sample_index"] = np.arange(shard.start, shard.stop, dtype=np.int64)
+                arrays.update(shard.columns)
+                results.append(PredictionResult(attrs.evolve(shard, x=None, y=None), arrays))
+            return results
+        pairs = [e if isinstance(e, tuple) else (e, None) for e in batch]
+        x = np.stack([np.asarray(pair[0]) for pair in pairs])
+        given = [pair[1] for pair in pairs]
+        targets = self.targets if all(t is None for t in given) else np.stack(given)
+        arrays = self._explain(model, x, targets)
+        return [
+            PredictionResult(example, {name: values[i] for name, values in arrays.items()})
+            for i, example in enumerate(batch)
+        ]
+
+    def get_metrics_namespace(self) -> str:
+        return "xaikit"
+
+    def batch_elements_kwargs(self) -> Mapping[str, Any]:
+        return self._batching_kwargs
+
+
+# ---------------------------------------------------------------------------- the store
+class WriteShards(beam.DoFn):
+    """``(k, PredictionResult)`` of a whole shard -> written to the store, then committed;
+    yields ``k``."""
+
+    def __init__(self, out: str) -> None:
+        self.out = out
+
+    def setup(self) -> None:
+        group = open_existing(self.out, "r+")
+        if group is None:
+            raise FileNotFoundError(f"no run store at {self.out}")
+        self.store = Store(group, self.out)
+
+    def process(self, element: tuple[int, PredictionResult]) -> Iterator[int]:
+        index, result = element
+        self.store.write_shard(index, result.example.start, result.inference)
+        yield index
+
+
+def _finalize(count: int, out: str, num_samples: int) -> int:
+    group = open_existing(out, "r+")
+    Store(group, out).finalize(num_samples)
+    return count
+
+
+class ExplainToZarr(beam.PTransform):
+    """Shard numbers -> explained, written and committed shards; then the run is finalised.
+
+    Args:
+        data: where workers read the data.
+        handler: the :class:`ExplainerModelHandler`.
+        out: the store (already created, with its fingerprint, by :func:`run_pipeline`).
+        shard_size: rows per shard.
+        num_samples: rows in the data.
+    """
+
+    def __init__(
+        self,
+        data: DataSpec,
+        handler: ExplainerModelHandler,
+        out: str,
+        shard_size: int,
+        num_samples: int,
+    ) -> None:
+        super().__init__()
+        self.data, self.handler, self.out = data, handler, out
+        self.shard_size, self.num_samples = shard_size, num_samples
+
+    def expand(self, shards: beam.PCollection) -> beam.PCollection:
+        written = (
+            shards
+            | "Spread" >> beam.Reshuffle()
+            | "ReadShards" >> beam.ParDo(ReadShards(self.data, self.shard_size))
+            | "Explain" >> RunInference(KeyedModelHandler(self.handler))
+            | "WriteShards" >> beam.ParDo(WriteShards(self.out))
+        )
+        return (
+            written
+            | "CountShards" >> beam.combiners.Count.Globally()
+            | "Finalize" >> beam.Map(_finalize, self.out, self.num_samples)
+        )
+
+
+# ---------------------------------------------------------------------------- the driver
+def run_pipeline(
+    model_path: str,
+    data: str,
+    method: str,
+    out: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    targets: int | str | None = None,
+    shard_size: int | None = None,
+    overwrite: bool = False,
+    allow_custom_code: bool = False,
+    pixel_scale: float = 1.0,
+    options: PipelineOptions | None = None,
+) -> Run:
+    """Explain the data at ``data`` with Beam into the store at ``out``; the finished run.
+
+    The driver loads the model once to fingerprint it and to check the parameters, creates
+    (or reopens, to resume) the store, and runs the pipeline over the shards not yet
+    committed.
+
+    Args:
+        model_path: a ``.keras`` file.
+        data: a ``.npy`` / ``.npz`` file or a folder of images, readable by every worker.
+        method: a registered method name.
+        out: the store (a folder, or an fsspec URL).
+        params: the method's parameters.
+        targets: None (top class), one int, or ``"folders"`` (images' class sub-folders).
+        shard_size: rows per shard (default as :func:`xaikit.explain_dataset`).
+        overwrite: replace a run found at ``out``.
+        allow_custom_code: load models holding Python code.
+        pixel_scale: multiplies images' pixel values 0..255.
+        options: Beam pipeline options (default: the in-process ``FnApiRunner``).
+    """
+    import keras
+
+    import xaikit
+
+    model = keras.saving.load_model(model_path, compile=False, safe_mode=not allow_custom_code)
+    explainer = xaikit.get_explainer(method, model, **dict(params or {}))
+    folders = targets == "folders"
+    source = source_from_path(data, model=model, scale=pixel_scale, labels_as_targets=folders)
+    spec = DataSpec(
+        str(data), getattr(source, "size", None), float(pixel_scale), labels_as_targets=folders
+    )
+    fixed = None if folders else targets
+    store, fixed = prepare_store(
+        explainer,
+        source,
+        str(out),
+        targets=fixed,
+        resume=True,
+        overwrite=overwrite,
+        shard_size=shard_size,
+    )
+    num_samples = int(source.num_samples)
+    committed = store.committed()
+    todo = [
+        k
+        for k in range(math.ceil(num_samples / store.shard_size))
+        if k >= len(committed) or not committed[k]
+    ]
+    if todo or not open_run(str(out)).complete:
+        handler = ExplainerModelHandler(
+            model_path,
+            method,
+            explainer.params if params is None else params,
+            targets=fixed,
+            allow_custom_code=allow_custom_code,
+        )
+        if options is None:
+            options = PipelineOptions(runner="FnApiRunner")
+        with beam.Pipeline(options=options) as pipeline:
+            _ = (
+                pipeline
+                | "Shards" >> beam.Create(todo)
+                | "ExplainToZarr"
+                >> ExplainToZarr(spec, handler, str(out), store.shard_size, num_samples)
+            )
+    return open_run(str(out))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m xaikit.beam",
+        description="Explain a whole dataset with Apache Beam into a resumable Zarr store. "
+        "Options not listed here go to Beam (--runner, --direct_num_workers, --project, ...).",
+    )
+    parser.add_argument("--model", required=True, help="a model saved as .keras")
+    parser.add_argument("--data", required=True, help=".npy / .npz file or folder of images")
+    parser.add_argument("--method", required=True, help="a registered method name")
+    parser.add_argument("--out", required=True, help="the store: a folder or an fsspec URL")
+    parser.add_argument("--param", action="append", metavar="KEY=VALUE", default=[])
+    parser.add_argument("--batch-size", type=int, help="rows evaluated at once")
+    parser.add_argument("--targets", help="one int for all samples, or 'folders'")
+    parser.add_argument("--shard-size", type=int, help="rows per shard")
+    parser.add_argument("--pixel-scale", type=float, default=1.0, help="images: pixel factor")
+    parser.add_argument("--overwrite", action="store_true", help="replace a run at --out")
+    parser.add_argument("--allow-custom-code", action="store_true", help="Keras' safe mode off")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m xaikit.beam``: run the pipeline; Beam options pass through."""
+    from .cli.inputs import CliError, one_line, parse_param
+
+    known, beam_args = _parser().parse_known_args(argv)
+    try:
+        params = dict(parse_param(text) for text in known.param)
+        if known.batch_size is not None:
+            params["batch_size"] = known.batch_size
+        targets: int | str | None = known.targets
+        if targets is not None and targets != "folders":
+            targets = int(targets)
+        options = PipelineOptions(beam_args)
+        if not options.view_as(StandardOptions).runner:
+            options.view_as(StandardOptions).runner = "FnApiRunner"
+        run = run_pipeline(
+            known.model,
+            known.data,
+            known.method,
+            known.out,
+            params=params,
+            targets=targets,
+            shard_size=known.shard_size,
+            overwrite=known.overwrite,
+            allow_custom_code=known.allow_custom_code,
+            pixel_scale=known.pixel_scale,
+            options=options,
+        )
+    except (CliError, ValueError, LookupError, OSError) as error:
+        print(f"xaikit.beam: error: {one_line(error)}", file=sys.stderr)
+        return 1
+    print(repr(run))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
