@@ -15,6 +15,7 @@ check_backend()
 
 from . import (  # noqa: E402
     axioms,
+    callbacks,
     metrics,
     testing,
     validators,
@@ -97,6 +98,7 @@ __all__ = [
     "register_operator",
     "register_reducer",
     "axioms",
+    "callbacks",
     "testing",
     "metrics",
     "XaikitError",
