@@ -418,3 +418,16 @@ def test_the_same_store_twice(tabular, tmp_path):
     explain_dataset(explainer, x, tmp_path / "a", progress=False, shard_size=32)
     explain_dataset(explainer, x, tmp_path / "b", progress=False, shard_size=32)
     assert_same_store(tmp_path / "a", tmp_path / "b")
+
+
+def test_a_memory_mapped_npy_is_read_with_file_reads_that_equal_slicing(tmp_path):
+    from xaikit.runs import ArraySource
+
+    x = tabular_data(50)
+    np.save(tmp_path / "x.npy", x)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    whole, view = ArraySource(mapped), ArraySource(mapped[5:])
+    assert whole._read is not None and view._read is None  # a view is sliced through the map
+    np.testing.assert_array_equal(whole.read_shard(2, 16).x, x[32:48])
+    np.testing.assert_array_equal(whole.read_shard(3, 16).x, x[48:])
+    np.testing.assert_array_equal(view.read_shard(0, 16).x, x[5:21])

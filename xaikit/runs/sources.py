@@ -22,9 +22,11 @@ Sources:
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import queue
 import threading
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -177,6 +179,36 @@ def _as_array(value: Any, name: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- arrays
+def _file_reader(x: np.ndarray) -> Callable[[slice], np.ndarray] | None:
+    """Rows of a memory-mapped ``.npy`` read with plain file reads, or None.
+
+    Copying rows out of a memory map leaves its pages resident, so the process's memory
+    would grow with the file; reading them instead keeps it bounded by the shards in flight.
+    Only a whole C-ordered array mapped from its file qualifies (``np.load(path,
+    mmap_mode="r")``); other arrays are sliced as they are.
+    """
+    filename = getattr(x, "filename", None)
+    if not isinstance(x, np.memmap) or filename is None or not x.flags.c_contiguous:
+        return None
+    try:
+        whole = os.path.getsize(filename) == x.offset + x.nbytes
+    except (OSError, TypeError):
+        return None
+    if not whole:
+        return None
+    row_bytes = x.dtype.itemsize * math.prod(x.shape[1:])
+
+    def read(rows: slice) -> np.ndarray:
+        out = np.empty((rows.stop - rows.start, *x.shape[1:]), dtype=x.dtype)
+        with open(filename, "rb") as file:
+            file.seek(x.offset + rows.start * row_bytes)
+            if file.readinto(memoryview(out).cast("B")) != out.nbytes:
+                raise OSError(f"{filename}: the file ended before row {rows.stop}")
+        return out
+
+    return read
+
+
 class ArraySource:
     """A numpy array (N, ...) or memory map, read shard by shard.
 
@@ -201,6 +233,7 @@ class ArraySource:
         if x.ndim == 0:
             raise InputError("data: expected an array of shape (N, ...), got a scalar")
         self.x, self.y, self.label, self.prefetch = x, y, label, prefetch
+        self._read = _file_reader(x)
         self.columns = dict(columns or {})
         self.num_samples: int | None = int(x.shape[0])
         for name, values in [("y", y), *self.columns.items()]:
@@ -232,7 +265,7 @@ class ArraySource:
             index,
             rows.start,
             rows.stop - rows.start,
-            np.array(self.x[rows]),
+            self._read(rows) if self._read is not None else np.array(self.x[rows]),
             None if self.y is None else np.array(self.y[rows]),
             {name: np.array(values[rows]) for name, values in self.columns.items()},
         )
