@@ -74,8 +74,10 @@ class KernelShap(SegmentExplainer):
     Shapley kernel ``pi(z) = (M - 1) / (C(M, |z|) |z| (M - |z|))``.
 
     When ``2**M - 2 <= num_samples`` every coalition is enumerated and the result is the
-    exact Shapley value of v. Otherwise ``num_samples`` coalitions are drawn from the kernel
-    in complementary pairs (z and 1 - z; an odd count is rounded up).
+    exact Shapley value of v. Otherwise about ``num_samples`` coalitions are taken under the
+    kernel: the sizes that carry most of its weight (1 and M - 1, then 2 and M - 2, ...) are
+    enumerated while the budget allows, and the other sizes are sampled in complementary
+    pairs (z and 1 - z); see :func:`~xaikit_perturb.masking.kernel_coalitions`.
 
     Args:
         background: (B, ...) background samples of the inputs' sample shape; None (default)
@@ -125,8 +127,7 @@ class KernelShap(SegmentExplainer):
         if 2**m - 2 <= self.num_samples:
             coalitions, weights = all_coalitions(m)
         else:
-            coalitions = kernel_coalitions(rng, m, self.num_samples)
-            weights = np.ones(len(coalitions))
+            coalitions, weights = kernel_coalitions(rng, m, self.num_samples)
         empty = np.zeros((1, m), dtype=bool)
         return np.concatenate([empty, coalitions]), np.concatenate([[0.0], weights])
 

@@ -2,7 +2,7 @@
 
 A *mask* is a row of booleans over a sample's M segments: True keeps the segment from the
 sample, False replaces it by a background sample. LIME draws uniform random masks; Kernel
-SHAP enumerates or samples coalitions under the Shapley kernel. Both then need
+SHAP enumerates and samples coalitions under the Shapley kernel. Both then need
 ``v(z) = mean over background b of f(x where z, b elsewhere)`` for many masks z of many
 samples: :func:`masked_scores_fn` computes that for every (mask, background) pair in chunks of
 ``batch_size`` rows inside one compiled ``tf.while_loop``, so the model only ever sees full
@@ -12,6 +12,7 @@ batches and memory is bounded by ``batch_size`` whatever the number of masks.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -92,25 +93,55 @@ def all_coalitions(m: int) -> tuple[np.ndarray, np.ndarray]:
     return masks, weights
 
 
-def kernel_coalitions(rng: np.random.Generator, m: int, count: int) -> np.ndarray:
-    """Coalitions drawn from the Shapley kernel, in complementary pairs (m >= 2).
+def _subsets(m: int, size: int) -> np.ndarray:
+    """(C(m, size), m) bool: every coalition of ``size`` members."""
+    masks = np.zeros((math.comb(m, size), m), dtype=bool)
+    for row, members in enumerate(itertools.combinations(range(m), size)):
+        masks[row, list(members)] = True
+    return masks
 
-    A coalition's size k is drawn with probability proportional to ``(m - 1) / (k (m - k))``
-    (the kernel's total weight on size k) and its members uniformly among the subsets of that
-    size; each draw is followed by its complement, which has the same kernel weight. Drawn
-    from the kernel itself, every row then carries the same regression weight.
+
+def kernel_coalitions(
+    rng: np.random.Generator, m: int, count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """About ``count`` coalitions of m >= 2 segments under the Shapley kernel, with weights.
+
+    The kernel puts total weight ``(m - 1) / (k (m - k))`` on the coalitions of size k, most
+    of it on the smallest and largest sizes. Sizes are taken in pairs (k, m - k) from the
+    outside in: while the budget left, shared out in proportion to the kernel weight, would
+    draw at least as many coalitions of a pair as it has, the pair is enumerated outright and
+    each of its coalitions carries its own kernel weight. The sizes that remain are sampled:
+    a size with probability proportional to its kernel weight, members uniformly, and every
+    draw followed by its complement; these rows share the remaining kernel weight equally.
 
     Returns:
-        (2 * ceil(count / 2), m) bool.
+        ``(masks (S, m) bool, weights (S,) float64)`` with S about ``count``.
     """
-    pairs = -(-count // 2)
-    sizes = np.arange(1, m)
-    p = 1.0 / (sizes * (m - sizes))
-    k = rng.choice(sizes, size=pairs, p=p / p.sum())
-    order = np.argsort(rng.random((pairs, m)), axis=1)
-    ranks = np.argsort(order, axis=1)
-    drawn = ranks < k[:, None]
-    return np.concatenate([drawn, ~drawn])
+    mass = {k: (m - 1) / (k * (m - k)) for k in range(1, m)}
+    budget, left = float(count), sum(mass.values())
+    masks, weights = [], []
+    groups = [sorted({k, m - k}) for k in range(1, m // 2 + 1)]
+    while groups:
+        group = groups[0]
+        size = sum(math.comb(m, k) for k in group)
+        share = sum(mass[k] for k in group)
+        if size > budget * share / left:
+            break
+        for k in group:
+            masks.append(_subsets(m, k))
+            weights.append(np.full(math.comb(m, k), mass[k] / math.comb(m, k)))
+        budget, left = budget - size, left - share
+        groups.pop(0)
+    pairs = -(-int(budget) // 2) if groups else 0
+    if pairs:
+        sizes = np.array([k for group in groups for k in group])
+        p = np.array([mass[k] for k in sizes])
+        k = rng.choice(sizes, size=pairs, p=p / p.sum())
+        ranks = np.argsort(np.argsort(rng.random((pairs, m)), axis=1), axis=1)
+        drawn = ranks < k[:, None]
+        masks += [drawn, ~drawn]
+        weights.append(np.full(2 * pairs, left / (2 * pairs)))
+    return np.concatenate(masks), np.concatenate(weights)
 
 
 def masked_scores_fn(

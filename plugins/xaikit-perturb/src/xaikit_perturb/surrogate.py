@@ -3,7 +3,7 @@
 Every sample has its own design matrix: its masks ``Z`` (S, M) as 0/1, the scores ``y`` (S,)
 of the masked copies and the row weights ``w`` (S,). Samples with fewer than M segments are
 padded: their extra columns are zero and are pinned to a zero coefficient. Everything is
-float64 and batched over samples (``numpy.einsum`` and batched ``numpy.linalg.solve``).
+float64 and batched over samples (``numpy.einsum`` and a batched SVD).
 """
 
 from __future__ import annotations
@@ -12,17 +12,22 @@ import numpy as np
 
 __all__ = ["batched_solve", "weighted_ridge", "constrained_least_squares"]
 
+#: Singular values below this fraction of the largest are treated as zero.
+RTOL = 1e-10
 
-def batched_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve ``a[i] x[i] = b[i]`` for every i: (n, D, D), (n, D) -> (n, D).
 
-    Uses LU (``numpy.linalg.solve``); if some system is singular (too few masks to pin every
-    coefficient), all are solved by the pseudo-inverse instead (the minimum-norm solution).
+def batched_solve(a: np.ndarray, b: np.ndarray, rtol: float = RTOL) -> np.ndarray:
+    """Least-squares solutions of ``a[i] x[i] = b[i]`` for every i: (n, D, D), (n, D) -> (n, D).
+
+    Through the SVD of each ``a[i]``: directions whose singular value is below ``rtol`` times
+    the largest are dropped, so a singular or nearly singular system (fewer masks than
+    segments) gets its minimum-norm solution instead of rounding noise blown up. Each system
+    is solved on its own: the result does not depend on which samples share a chunk.
     """
-    try:
-        return np.linalg.solve(a, b[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        return np.einsum("nij,nj->ni", np.linalg.pinv(a), b)
+    u, s, vt = np.linalg.svd(a)
+    keep = s > rtol * s[:, :1]
+    inverse = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
+    return np.einsum("nji,nj->ni", vt, inverse * np.einsum("nji,nj->ni", u, b))
 
 
 def _gram(z: np.ndarray, w: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
