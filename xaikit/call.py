@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .inputs import check_inputs, coerce_inputs, coerce_targets, merge_targets
+from .inputs import cast_inputs, check_inputs, coerce_inputs, coerce_targets, merge_targets
 from .model import declared_num_outputs, model_dtype
 from .operators import Operator
 
@@ -50,7 +50,7 @@ def read_inputs(model: Any, inputs: Any, targets: Any = None) -> tuple[np.ndarra
     """
     x, dataset_targets = coerce_inputs(inputs, model)
     targets = merge_targets(targets, dataset_targets)
-    return check_inputs(x, model).astype(model_dtype(model), copy=False), targets
+    return cast_inputs(check_inputs(x, model), model_dtype(model)), targets
 
 
 def num_outputs(model: Any, first: np.ndarray, predict: Predict) -> int:

@@ -22,6 +22,7 @@ __all__ = [
     "coerce_inputs",
     "merge_targets",
     "check_inputs",
+    "cast_inputs",
     "coerce_targets",
 ]
 
@@ -151,6 +152,23 @@ def check_inputs(x: np.ndarray, model: Any) -> np.ndarray:
             f"inputs: expected finite values, got NaN or inf in sample(s) {bad[:10].tolist()}"
         )
     return x
+
+
+def cast_inputs(x: np.ndarray, dtype: Any, name: str = "inputs") -> np.ndarray:
+    """``x`` cast to the float ``dtype`` the model computes in (no copy when it already is).
+
+    Raises:
+        InputError: finite values beyond ``dtype``'s range, which would become inf.
+    """
+    with np.errstate(over="ignore"):
+        cast = x.astype(dtype, copy=False)
+    if cast is not x and np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(cast)):
+        bad = np.argwhere(~np.isfinite(cast).reshape(x.shape[0], -1).all(axis=1)).ravel()
+        raise InputError(
+            f"{name}: expected values within {np.dtype(dtype).name}'s range "
+            f"(+-{np.finfo(dtype).max:.4g}), got larger ones in sample(s) {bad[:10].tolist()}"
+        )
+    return cast
 
 
 def coerce_targets(
