@@ -10,7 +10,7 @@ PLUGINS := $(sort $(wildcard plugins/*/pyproject.toml))
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(PLUGINS))
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test lint docs bench bench-quick clean
+.PHONY: demo test fuzz lint docs bench bench-quick clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "xaikit needs Python >= 3.11, found " + sys.version.split()[0]'
@@ -31,6 +31,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests $(PLUGIN_DIRS)
+
+# The property-based tests with many random cases (make test runs a few, derandomized).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_properties.py
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff
