@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -45,8 +46,13 @@ def build_model(kind: str, input_shape: tuple[int, ...], num_classes: int, seed:
     return keras.Model(inputs, outputs, name=f"demo_{kind}")
 
 
-def train_model(data: DemoData, *, epochs: int, seed: int = 0) -> Any:
-    """Build and fit a model on ``data`` (Adam, cross-entropy), seeded; returns the model."""
+def train_model(
+    data: DemoData, *, epochs: int, seed: int = 0, callbacks: Sequence[Any] = ()
+) -> Any:
+    """Build and fit a model on ``data`` (Adam, cross-entropy), seeded; returns the model.
+
+    ``callbacks`` go to ``fit`` (the demo watches the image model with an ExplainCallback).
+    """
     keras.utils.set_random_seed(seed)
     model = build_model(data.kind, data.inputs.shape[1:], len(data.class_names), seed)
     model.compile(
@@ -54,7 +60,15 @@ def train_model(data: DemoData, *, epochs: int, seed: int = 0) -> Any:
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    model.fit(data.inputs, data.labels, batch_size=32, epochs=epochs, shuffle=True, verbose=0)
+    model.fit(
+        data.inputs,
+        data.labels,
+        batch_size=32,
+        epochs=epochs,
+        shuffle=True,
+        verbose=0,
+        callbacks=list(callbacks),
+    )
     return model
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import viz
 from .._json import jsonable
+from ..viz._mpl import pyplot
 from .runner import KindRun, MethodRun
 
 __all__ = ["write_report", "summary"]
@@ -42,6 +43,29 @@ def _picture(run: KindRun, values: Any, path: Path, title: str) -> None:
         ncols=_COLUMNS[data.kind],
         suptitle=title,
     )
+    viz.save(figure, path, dpi=80)
+
+
+#: How many samples the per-epoch strip shows (one row each).
+_STRIP_SAMPLES = 3
+
+
+def _epoch_strip(run: KindRun, path: Path) -> None:
+    """Saliency of the first samples (rows) before training and after each epoch (columns),
+    each row on one colour scale so the maps of one sample compare across epochs."""
+    plt = pyplot()
+    steps = sorted(run.epoch_maps)
+    rows = min(_STRIP_SAMPLES, len(run.data))
+    figure, axes = plt.subplots(
+        rows, len(steps), figsize=(1.5 * len(steps), 1.6 * rows), squeeze=False
+    )
+    for i in range(rows):
+        maps = np.stack([run.epoch_maps[step][i] for step in steps])
+        limits = viz.color_limits(maps)
+        for ax, step, heat in zip(axes[i], steps, maps, strict=True):
+            title = ("before training" if step == 0 else f"epoch {step}") if i == 0 else None
+            viz.image_overlay(run.data.inputs[i], heat, ax, limits=limits, title=title)
+    figure.suptitle("saliency while the model trains (ExplainCallback)", fontsize=10)
     viz.save(figure, path, dpi=80)
 
 
@@ -202,6 +226,14 @@ def _html(results: Mapping[str, KindRun]) -> str:
             f"Attributions: <code>{kind}/&lt;method&gt;.npy</code>.</p>"
         )
         parts.append(_method_rows(kind, run))
+        if run.epoch_maps:
+            parts.append(
+                "<h3>Attributions while training</h3><p class=note>Saliency of the first "
+                "samples before training and after each epoch, recorded by "
+                "<code>xaikit.callbacks.ExplainCallback</code> during training: the maps "
+                f"gather on the shape as the model learns. Arrays: <code>{kind}/epochs.npy"
+                f"</code> (steps, N, ...).</p><img src='{kind}/epochs.png' alt='epochs'>"
+            )
         parts.append("<h3>Metrics</h3>" + _metrics_table(run))
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -226,6 +258,11 @@ def write_report(results: Mapping[str, KindRun], out: str | Path) -> Path:
         np.save(folder / "relevant.npy", data.relevant)
         np.save(folder / "probabilities.npy", run.probabilities)
         _picture(run, data.relevant.astype(np.float32), folder / "truth.png", "relevant region")
+        if run.epoch_maps:
+            np.save(
+                folder / "epochs.npy", np.stack([run.epoch_maps[k] for k in sorted(run.epoch_maps)])
+            )
+            _epoch_strip(run, folder / "epochs.png")
         for item in run.methods:
             if item.explanation is None:
                 continue

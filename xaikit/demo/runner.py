@@ -114,6 +114,8 @@ class KindRun:
         train_seconds: wall time of training.
         methods: one :class:`MethodRun` per registered method.
         model: the trained Keras model.
+        epoch_maps: for the image kind, step -> (N, H, W) saliency of the explained samples
+            before training (step 0) and after each epoch, from an ExplainCallback.
     """
 
     data: DemoData
@@ -122,6 +124,7 @@ class KindRun:
     train_seconds: float
     methods: Sequence[MethodRun]
     model: Any = attrs.field(repr=False)
+    epoch_maps: Mapping[int, np.ndarray] = attrs.field(factory=dict, repr=False)
 
 
 def relevance_mass(attributions: Any, relevant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -219,7 +222,9 @@ def _metrics(
     for name in xaikit.list_metrics():
         try:
             params = _metric_params(name, features)
-            results.update(xaikit.metrics.evaluate(explainer, data.inputs, data.labels, [name], **params))
+            results.update(
+                xaikit.metrics.evaluate(explainer, data.inputs, data.labels, [name], **params)
+            )
         except Exception as error:  # noqa: BLE001 - recorded in the report, the demo goes on
             errors[name] = _one_line(error)
     return results, errors, None
@@ -317,12 +322,18 @@ def run(
         size, epochs = settings.train[kind]
         train = MAKERS[kind](size, seed=seed)
         test = MAKERS[kind](settings.test_samples, seed=seed + 1)
+        shown = test.subset(slice(0, settings.explained[kind]))
+        # The image model is watched while it learns: saliency of the shown samples per epoch.
+        watch = (
+            [xaikit.callbacks.ExplainCallback(shown.inputs, shown.labels, at_train_begin=True)]
+            if kind == "image"
+            else []
+        )
         start = time.perf_counter()
-        model = train_model(train, epochs=epochs, seed=seed)
+        model = train_model(train, epochs=epochs, seed=seed, callbacks=watch)
         train_seconds = time.perf_counter() - start
         score = accuracy(model, test)
         log(f"{kind}: trained in {train_seconds:.1f} s, test accuracy {score:.1%}")
-        shown = test.subset(slice(0, settings.explained[kind]))
         probabilities = np.asarray(model(shown.inputs, training=False))
         scored = metrics and kind in settings.metric_kinds
         runs = explain_kind(model, shown, seed=seed, methods=methods, metrics=scored)
@@ -336,5 +347,8 @@ def run(
                     f"{kind}: {item.name}: relevance mass {item.relevance_mass.mean():.2f} "
                     f"(region area {item.area.mean():.2f})"
                 )
-        results[kind] = KindRun(shown, probabilities, score, train_seconds, runs, model)
+        epoch_maps = dict(watch[0].attributions) if watch else {}
+        results[kind] = KindRun(
+            shown, probabilities, score, train_seconds, runs, model, epoch_maps=epoch_maps
+        )
     return results
