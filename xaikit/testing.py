@@ -109,7 +109,8 @@ class _Method:
             )
         field = self.capabilities.seed
         if field is not None and getattr(explainer, field, None) is None:
-            explainer = attrs.evolve(explainer, **{field: 0})  # seeded, as check_estimator does
+            changes: dict[str, Any] = {field: 0}  # seeded, as check_estimator sets random_state
+            explainer = attrs.evolve(explainer, **changes)
         return explainer
 
 

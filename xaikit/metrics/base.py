@@ -117,7 +117,7 @@ def check_explainer_field(instance: Any, attribute: attrs.Attribute, value: Any)
         )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen  # model positional, every other field keyword-only (as Explainer)
 class Metric(abc.ABC):
     """Base class of explanation-quality metrics.
 
@@ -141,9 +141,11 @@ class Metric(abc.ABC):
     #: Whether the metric takes ``explainer=`` (and can compute attributions itself).
     requires_explainer: ClassVar[bool] = False
 
-    model: Any = attrs.field(kw_only=False, validator=check_model, repr=False)
-    batch_size: int = attrs.field(default=64, validator=positive_int)
-    operator: str | Operator = attrs.field(default="classification", validator=check_operator)
+    model: Any = attrs.field(validator=check_model, repr=False)
+    batch_size: int = attrs.field(default=64, validator=positive_int, kw_only=True)
+    operator: str | Operator = attrs.field(
+        default="classification", validator=check_operator, kw_only=True
+    )
     #: The metric's compiled kernels (forward pass, predict), one cache shared by threads.
     kernels: KernelCache = attrs.field(init=False, factory=KernelCache, repr=False, eq=False)
 
@@ -315,4 +317,5 @@ class ExplainerMetric(Metric):
     )
 
     def explain(self, inputs: np.ndarray, targets: Any) -> Explanation:
+        assert self.explainer is not None  # the field's validator refuses None
         return self.explainer.explain(inputs, targets)

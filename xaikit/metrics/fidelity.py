@@ -20,7 +20,7 @@ import numpy as np
 
 from ..baselines import check_baseline, constant_baselines
 from ..errors import InputError
-from ..validators import boolean, positive_int, seed
+from ..validators import boolean, optional, positive_int, seed
 from ._features import grid_masks, row_correlation
 from .base import Metric, MetricInputs, MetricResult, positive_number
 
@@ -72,9 +72,7 @@ class MuFidelity(Metric):
 
     n_subsets: int = attrs.field(default=128, validator=_at_least_two)
     subset_fraction: float = attrs.field(default=0.2, validator=_open_unit)
-    grid_size: int | None = attrs.field(
-        default=9, validator=attrs.validators.optional(positive_int)
-    )
+    grid_size: int | None = attrs.field(default=9, validator=optional(positive_int))
     baseline: Any = attrs.field(default=0.0, validator=check_baseline, eq=False)
     seed: int | None = attrs.field(default=0, validator=seed)
 

@@ -57,10 +57,12 @@ class MaxSensitivity(ExplainerMetric):
         original = data.attributions.reshape(n, -1)
         largest = np.zeros(n, dtype=np.float64)
         total = n * count
+        explainer = self.explainer
+        assert explainer is not None  # the field's validator refuses None
         for start in range(0, total, self.batch_size):
             rows = np.arange(start, min(start + self.batch_size, total))
             samples, index = rows // count, rows % count
-            explanation = self.explainer.explain(
+            explanation = explainer.explain(
                 data.inputs[samples] + noise[index], data.weights[samples]
             )
             moved = np.asarray(explanation.attributions, dtype=np.float64)

@@ -17,8 +17,8 @@ __all__ = ["margin"]
 
 
 def _validate(model: Any) -> None:
-    outputs = getattr(model, "outputs", None)
-    width = outputs[0].shape[-1] if outputs and len(outputs) == 1 else None
+    outputs: list[Any] = list(getattr(model, "outputs", None) or [])
+    width = outputs[0].shape[-1] if len(outputs) == 1 else None
     if width is not None and (len(outputs[0].shape) != 2 or width < 2):
         raise InputError(
             "operator: 'margin' compares the target class with the other classes, so it needs a "
