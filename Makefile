@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
+LINT_STAMP := $(VENV)/.installed-lint
 PLUGINS := $(sort $(wildcard plugins/*/pyproject.toml))
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(PLUGINS))
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -36,9 +37,15 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_properties.py
 
-lint: $(STAMP)
-	$(BIN)/python -m pip install --quiet ruff
+# Lint, format and type checks, with the tools pinned in the `lint` extra (CI runs this).
+$(LINT_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[lint]"
+	@touch $@
+
+lint: $(LINT_STAMP)
 	$(BIN)/ruff check xaikit tests plugins benchmarks
+	$(BIN)/ruff format --check xaikit tests plugins benchmarks
+	$(BIN)/mypy
 
 # The documentation site (site/), warnings as errors.
 docs: $(DOCS_STAMP)
