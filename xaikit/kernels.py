@@ -15,6 +15,10 @@ from typing import Any
 
 __all__ = ["KernelCache"]
 
+#: Held while any kernel is built: a build may change the model for the time it traces
+#: (guided backprop swaps activations), so no other kernel, of any cache, is traced meanwhile.
+_BUILD_LOCK = threading.RLock()
+
 
 class KernelCache:
     """A thread-safe ``key -> kernel`` table that builds each kernel once.
@@ -25,7 +29,7 @@ class KernelCache:
 
     def __init__(self) -> None:
         self._kernels: dict[Hashable, Any] = {}
-        self._lock = threading.RLock()
+        self._lock = _BUILD_LOCK
 
     def get(
         self,
