@@ -295,19 +295,6 @@ def test_evaluate_writes_the_api_scores(files, tmp_path, capsys):
     assert "unknown metric 'nosuch'" in capsys.readouterr().err
 
 
-def test_evaluate_without_metrics_is_one_line(files, tmp_path, capsys, monkeypatch):
-    import xaikit.metrics
-
-    monkeypatch.setattr(xaikit.metrics, "evaluate", None)  # as if not written yet
-    root = files["root"]
-    argv = ["evaluate", "--model", root / "model.keras", "--inputs", root / "x.npy",
-            "--method", "saliency", "--out", tmp_path]  # fmt: skip
-    assert run(*argv) == 1
-    assert capsys.readouterr().err.strip() == (
-        "xaikit: error: evaluate: this xaikit version has no metrics (xaikit.metrics.evaluate)"
-    )
-
-
 # ---------------------------------------------------------------------- a real process
 def test_the_installed_command_fails_in_one_line(files, tmp_path):
     script = Path(sys.executable).with_name("xaikit")

@@ -166,12 +166,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``xaikit evaluate``: metric means and per-sample scores (JSON and CSV)."""
-    try:
-        evaluate = getattr(importlib.import_module("xaikit.metrics"), "evaluate", None)
-    except ImportError:
-        evaluate = None
-    if not callable(evaluate):
-        raise CliError("evaluate: this xaikit version has no metrics (xaikit.metrics.evaluate)")
     model, inputs, targets = _prepare(args)
     explainer, entry = _explainer(args, model)
     known = xaikit.list_metrics()
@@ -181,7 +175,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     extra = metric_params(args.metric_param or ())
     out = _out_dir(args.out)
     start = time.perf_counter()
-    results = evaluate(explainer, inputs, targets, args.metric or None, **extra)
+    results = xaikit.metrics.evaluate(explainer, inputs, targets, args.metric or None, **extra)
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
     table = {
