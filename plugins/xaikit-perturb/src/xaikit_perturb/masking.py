@@ -93,11 +93,13 @@ def all_coalitions(m: int) -> tuple[np.ndarray, np.ndarray]:
     return masks, weights
 
 
+@functools.lru_cache(maxsize=256)
 def _subsets(m: int, size: int) -> np.ndarray:
-    """(C(m, size), m) bool: every coalition of ``size`` members."""
+    """(C(m, size), m) bool: every coalition of ``size`` members (read-only, cached)."""
+    members = np.array(list(itertools.combinations(range(m), size)), dtype=np.intp)
     masks = np.zeros((math.comb(m, size), m), dtype=bool)
-    for row, members in enumerate(itertools.combinations(range(m), size)):
-        masks[row, list(members)] = True
+    np.put_along_axis(masks, members.reshape(len(masks), size), True, axis=1)
+    masks.setflags(write=False)
     return masks
 
 
