@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["median_seconds", "floor_seconds", "PeakRSS", "CHUNKS"]
+__all__ = ["median_seconds", "floor_runner", "floor_seconds", "PeakRSS", "CHUNKS"]
 
 #: Chunk sizes tried for the floor; the best one counts.
 CHUNKS = (16, 32, 64, 128, 256)
@@ -42,16 +42,17 @@ def _gradient_step(model, sample_shape, num_outputs):
     return step
 
 
-def floor_seconds(model, rows: int, repeats: int) -> tuple[float, int]:
+def floor_runner(model, rows: int, repeats: int) -> tuple[Callable[[], None], float, int]:
     """The floor: one compiled forward+backward pass over ``rows`` samples, best chunk size.
 
     Inputs are made beforehand and reused; nothing but model evaluations and their gradients
-    is timed. Returns ``(seconds, best chunk size)``.
+    is timed. Returns ``(run, seconds, chunk)``: a warmed-up callable doing the floor's work at
+    its best chunk size, its median time and that chunk size.
     """
     sample_shape = tuple(model.inputs[0].shape[1:])
     num_outputs = int(model.outputs[0].shape[-1])
     step = _gradient_step(model, sample_shape, num_outputs)
-    best = (float("inf"), 0)
+    best: tuple[float, int, Callable[[], None] | None] = (float("inf"), 0, None)
     sizes = sorted({min(c, rows) for c in CHUNKS})
     for chunk in sizes:
         x = tf.random.uniform((chunk, *sample_shape), seed=1)
@@ -70,8 +71,18 @@ def floor_seconds(model, rows: int, repeats: int) -> tuple[float, int]:
         run()  # trace and warm up
         if rest:
             step(x_rest, t_rest)
-        best = min(best, (median_seconds(run, repeats), chunk))
-    return best
+        seconds = median_seconds(run, repeats)
+        if seconds < best[0]:
+            best = (seconds, chunk, run)
+    seconds, chunk, runner = best
+    assert runner is not None
+    return runner, seconds, chunk
+
+
+def floor_seconds(model, rows: int, repeats: int) -> tuple[float, int]:
+    """The floor's median time and best chunk size (see :func:`floor_runner`)."""
+    _, seconds, chunk = floor_runner(model, rows, repeats)
+    return seconds, chunk
 
 
 class PeakRSS:

@@ -9,6 +9,7 @@ cases, interleaved with xaikit, against the same floor.
     python benchmarks/run.py --quick    # under a minute
     python benchmarks/run.py --memory   # memory section only (one fresh process per case)
     python benchmarks/run.py --sweep    # IG time per batch_size (how the default was chosen)
+    python benchmarks/run.py --rounds 15 --quick   # median and spread of interleaved rounds
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from adapters import evaluations, xaikit_call, xplique_call, xplique_version  # noqa: E402
-from measure import PeakRSS, floor_seconds, median_seconds  # noqa: E402
+from measure import PeakRSS, floor_runner, floor_seconds, median_seconds  # noqa: E402
 from models import build  # noqa: E402
 
 import xaikit  # noqa: E402
@@ -126,6 +127,60 @@ def print_table(rows: list[dict]) -> None:
     sys.stdout.flush()
 
 
+# ----------------------------------------------------------------------------- rounds
+def _once(fn, calls: int) -> float:
+    """Mean seconds of ``calls`` back-to-back calls (enough that a round is not timer noise)."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def _spread(values: list[float]) -> str:
+    q1, median, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+    return f"{median:.2f} ({q1:.2f}-{q3:.2f}; {min(values):.2f}-{max(values):.2f})"
+
+
+def rounds_table(cases: list[tuple[str, str, int]], rounds: int, with_xplique: bool) -> None:
+    """Each round times the floor, xaikit and Xplique once each, one after the other, so a
+    change in machine load hits all three; the ratios of each round are then summarised.
+
+    Printed per case: median ratio to the floor of the same round, its interquartile range
+    and its min-max over the rounds. Each timing is the mean of enough back-to-back calls to
+    span about 50 ms (one call for the slow cases).
+    """
+    print(f"### Interleaved rounds ({rounds} per case): ratio to the floor of the same round\n")
+    print(
+        "| model | method | N | floor ms (chunk) | xaikit / floor: median (IQR; min-max) "
+        "| Xplique / floor: median (IQR; min-max) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for model_name, method, n in cases:
+        model, x = build(model_name, n)
+        targets = np.asarray(model(x[:n])).argmax(axis=-1)
+        floor, floor_s, chunk = floor_runner(model, evaluations(method, n), 3)
+        calls = max(1, int(0.05 / max(floor_s, 1e-6)))  # each timing spans >= ~50 ms
+        ours = xaikit_call(method, model, x, targets, None)
+        ours()
+        theirs = None
+        if with_xplique:
+            theirs = xplique_call(method, model, x, targets, xaikit.Saliency(model).batch_size)
+            theirs()
+        mine, other, floors = [], [], []
+        for _ in range(rounds):
+            base = _once(floor, calls)
+            floors.append(base)
+            mine.append(_once(ours, calls) / base)
+            if theirs is not None:
+                other.append(_once(theirs, calls) / base)
+        shown_theirs = _spread(other) if other else "-"
+        print(
+            f"| {model_name} | {method} | {n} | {statistics.median(floors) * 1e3:.1f} "
+            f"({chunk}) | {_spread(mine)} | {shown_theirs} |"
+        )
+        sys.stdout.flush()
+
+
 # ----------------------------------------------------------------------------- memory
 def memory_probe(lib: str, model_name: str, n: int, steps: int, batch_size: int | None) -> None:
     """Child process: peak RSS above start of one cold IG call, tracing included.
@@ -193,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per case")
     parser.add_argument("--no-xplique", action="store_true", help="skip Xplique even if present")
     parser.add_argument("--only", default=None, help="only cases whose model matches this")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="interleaved rounds per case: median and spread"
+    )
     parser.add_argument("--probe", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe:
@@ -201,9 +259,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     version = None if args.no_xplique else xplique_version()
     print(f"Machine: {machine()}")
-    print(f"xaikit {xaikit.__version__} (default batch_size: automatic from the input size); "
-          f"Xplique: {version or 'not installed'}\n")
+    print(
+        f"xaikit {xaikit.__version__} (default batch_size: automatic from the input size); "
+        f"Xplique: {version or 'not installed'}\n"
+    )
     repeats = args.repeats or (3 if args.quick else 5)
+    load = os.getloadavg()
+    print(
+        f"Load average before the run (1, 5, 15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+        + (" -- NOT idle: timings will be noisy" if load[0] > 0.5 else "")
+        + "\n"
+    )
+    if args.rounds:
+        cases = QUICK_CASES if args.quick else FULL_CASES
+        if args.only:
+            cases = [c for c in cases if args.only in c[0]]
+        rounds_table(cases, args.rounds, version is not None)
+        return 0
     if args.sweep:
         sweep(repeats)
         return 0
@@ -217,8 +289,10 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(run_case(model_name, method, n, repeats, version is not None))
             print(f"  done {model_name}/{method}/N={n}", file=sys.stderr)
         print_table(rows)
-        print(f"\n({len(rows)} cases, median of {repeats} repeats, "
-              f"{time.perf_counter() - started:.0f} s)")
+        print(
+            f"\n({len(rows)} cases, median of {repeats} repeats, "
+            f"{time.perf_counter() - started:.0f} s)"
+        )
     if args.memory or not args.quick:
         memory_section(version is not None)
     return 0
