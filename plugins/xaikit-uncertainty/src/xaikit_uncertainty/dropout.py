@@ -59,7 +59,8 @@ def dropout_layers(model: Any) -> list[Any]:
     order (Keras' layer walk), each once."""
     found, seen = [], set()
     for layer in _walk(model):
-        if isinstance(layer, DROPOUT_LAYERS) and float(layer.rate) > 0 and id(layer) not in seen:
+        rate = float(getattr(layer, "rate", 0.0) or 0.0)
+        if isinstance(layer, DROPOUT_LAYERS) and rate > 0 and id(layer) not in seen:
             seen.add(id(layer))
             found.append(layer)
     return found

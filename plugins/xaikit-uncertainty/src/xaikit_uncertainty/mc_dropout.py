@@ -232,6 +232,8 @@ class MCDropout(Explainer):
                 kept.append(block.numpy())
         if self._state.collected is not None:
             self._state.collected.append(np.stack(kept))
+        if total is None:  # unreachable: passes >= 1 is validated
+            raise RuntimeError("mc_dropout: no pass ran")
         return BatchResult(total / tf.cast(self.passes, total.dtype))
 
     # ------------------------------------------------------------------ helpers
@@ -297,7 +299,7 @@ def mc_dropout(model: Any, method: str | Explainer = "saliency", **params: Any) 
             f"method: expected a registered method name or an Explainer, got "
             f"{type(method).__name__}"
         )
-    return MCDropout(inner, **own)
+    return MCDropout(method=inner, **own)
 
 
 mc_dropout.capabilities = MCDropout.capabilities  # type: ignore[attr-defined]
