@@ -220,6 +220,9 @@ class WriteShards(beam.DoFn):
             raise FileNotFoundError(f"no run store at {self.out}")
         self.store = Store(group, self.out)
 
+    def teardown(self) -> None:
+        self.store.close()
+
     def process(self, element: tuple[int, PredictionResult]) -> Iterator[int]:
         index, result = element
         self.store.write_shard(index, result.example.start, result.inference)
@@ -227,8 +230,9 @@ class WriteShards(beam.DoFn):
 
 
 def _finalize(count: int, out: str, num_samples: int) -> int:
-    group = open_existing(out, "r+")
-    Store(group, out).finalize(num_samples)
+    store = Store(open_existing(out, "r+"), out)
+    store.finalize(num_samples)
+    store.close()
     return count
 
 

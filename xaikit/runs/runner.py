@@ -8,8 +8,11 @@ same steps on a cluster.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import queue
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,6 +77,46 @@ def shard_targets(targets: Any, shard: Shard) -> Any:
             f"least {shard.stop} samples"
         )
     return rows
+
+
+class _Writer:
+    """Writes and commits shards in a background thread, one shard behind the computation.
+
+    At most ``depth`` computed shards wait in its queue, so memory stays bounded; shards are
+    committed in the order they were handed over. An error in the thread is raised by the
+    next :meth:`put` or by :meth:`close`.
+    """
+
+    def __init__(self, store: Store, depth: int = 1) -> None:
+        self.store = store
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name="xaikit-writer", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is None:
+                try:
+                    self.store.write_shard(*item)
+                except BaseException as error:  # noqa: BLE001 - handed to the caller
+                    self.error = error
+
+    def put(self, index: int, start: int, arrays: Mapping[str, np.ndarray]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((index, start, arrays))
+
+    def close(self) -> None:
+        """Write what is queued, stop the thread; raise the thread's error if any."""
+        self.queue.put(None)
+        self.thread.join()
+        self.store.close()
+        if self.error is not None:
+            raise self.error
 
 
 def _run_attributes(explainer: Any, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -215,6 +258,7 @@ def explain_dataset(
     predictor = Predictor(explainer.model)
     total = 0
     shards = source.shards(store.shard_size, skip=committed)
+    writer = _Writer(store)
     try:
         for shard in shards:
             total = shard.stop
@@ -225,12 +269,17 @@ def explain_dataset(
             )
             arrays["sample_index"] = np.arange(shard.start, shard.stop, dtype=np.int64)
             arrays.update(shard.columns)
-            store.write_shard(shard.index, shard.start, arrays)
+            writer.put(shard.index, shard.start, arrays)
             bar.update(shard.size)
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            writer.close()  # shards computed before the error are still committed
+        raise
     finally:
         close = getattr(shards, "close", None)
         if close is not None:
             close()
         bar.close()
+    writer.close()
     store.finalize(total)
     return open_run(path)

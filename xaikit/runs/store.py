@@ -28,6 +28,7 @@ one array per input later without changing the rest of the layout.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import math
 import os
@@ -81,6 +82,10 @@ def _fill(dtype: np.dtype) -> Any:
     return 0
 
 
+def _put(array: zarr.Array, start: int, values: np.ndarray) -> None:
+    array[start : start + len(values)] = values
+
+
 def open_existing(path: str, mode: str = "r", argument: str = "out") -> zarr.Group | None:
     """The Zarr group at ``path``, or None when there is none.
 
@@ -104,6 +109,12 @@ class Store:
 
     def __init__(self, group: zarr.Group, path: str) -> None:
         self.group, self.path = group, path
+        self._arrays: dict[str, zarr.Array] = {}  # opened once: metadata reads are slow
+        self._listed = False
+        self._pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="xaikit-zarr")
+        value = group.attrs.get("num_samples")
+        self._num_samples = None if value is None else int(value)
+        self._shard_size = int(group.attrs["shard_size"])
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -190,28 +201,41 @@ class Store:
     # ------------------------------------------------------------------ facts
     @property
     def shard_size(self) -> int:
-        return int(self.group.attrs["shard_size"])
+        return self._shard_size
 
     @property
     def num_samples(self) -> int | None:
-        value = self.group.attrs.get("num_samples")
-        return None if value is None else int(value)
+        """The number of samples when known from the start (None for streams of unknown
+        length until :meth:`finalize`)."""
+        return self._num_samples
 
     def committed(self) -> np.ndarray:
         """(num_shards,) bool: which shards are committed (empty before the first one)."""
-        if MARKERS not in self.group:
+        markers = self._open(MARKERS)
+        if markers is None:
             return np.zeros(0, dtype=bool)
-        return np.asarray(self.group[MARKERS][:], dtype=bool)
+        return np.asarray(markers[:], dtype=bool)
 
     # ------------------------------------------------------------------ writing
-    def _require_markers(self, num_shards: int) -> zarr.Array:
-        if MARKERS in self.group:
-            markers = self.group[MARKERS]
-            if markers.shape[0] < num_shards:
-                markers.resize((num_shards,))
-            return markers
+    def _open(self, name: str) -> zarr.Array | None:
+        """The array ``name``, opened once and kept (None while it does not exist)."""
+        array = self._arrays.get(name)
+        if array is None and name in self.group:
+            array = self._arrays[name] = self.group[name]
+        return array
+
+    def _create(self, name: str, **spec: Any) -> zarr.Array:
         try:
-            return self.group.create_array(
+            array = self.group.create_array(name, **spec)
+        except zarr.errors.ContainsArrayError:  # another worker created it meanwhile
+            array = self.group[name]
+        self._arrays[name] = array
+        return array
+
+    def _require_markers(self, num_shards: int) -> zarr.Array:
+        markers = self._open(MARKERS)
+        if markers is None:
+            return self._create(
                 MARKERS,
                 shape=(num_shards,),
                 chunks=(1,),
@@ -219,26 +243,17 @@ class Store:
                 fill_value=False,
                 dimension_names=["shard"],
             )
-        except zarr.errors.ContainsArrayError:  # another worker created it meanwhile
-            return self.group[MARKERS]
+        if markers.shape[0] < num_shards:
+            markers.resize((num_shards,))
+        return markers
 
     def _require(self, name: str, values: np.ndarray, rows: int) -> zarr.Array:
         """The per-sample array ``name`` (created on first use with ``rows`` rows)."""
         dtype = np.dtype(str) if values.dtype.kind in "US" else values.dtype
-        if name in self.group:
-            array = self.group[name]
-            if tuple(array.shape[1:]) != tuple(values.shape[1:]) or (
-                dtype.kind != "U" and np.dtype(array.dtype) != dtype
-            ):
-                raise InputError(
-                    f"data: {name} of every shard must have one shape and dtype; the run "
-                    f"stores {tuple(array.shape[1:])} {array.dtype}, this shard gives "
-                    f"{tuple(values.shape[1:])} {values.dtype}"
-                )
-            return array
-        trailing = tuple(int(d) for d in values.shape[1:])
-        try:
-            return self.group.create_array(
+        array = self._open(name)
+        if array is None:
+            trailing = tuple(int(d) for d in values.shape[1:])
+            return self._create(
                 name,
                 shape=(rows, *trailing),
                 chunks=(self.shard_size, *trailing),
@@ -246,14 +261,23 @@ class Store:
                 fill_value=_fill(dtype),
                 dimension_names=["sample", *(f"{name}_{i}" for i in range(1, values.ndim))],
             )
-        except zarr.errors.ContainsArrayError:  # another worker created it meanwhile
-            return self.group[name]
+        if tuple(array.shape[1:]) != tuple(values.shape[1:]) or (
+            dtype.kind != "U" and np.dtype(array.dtype) != dtype
+        ):
+            raise InputError(
+                f"data: {name} of every shard must have one shape and dtype; the run "
+                f"stores {tuple(array.shape[1:])} {array.dtype}, this shard gives "
+                f"{tuple(values.shape[1:])} {values.dtype}"
+            )
+        return array
 
     def _grow(self, rows: int) -> None:
         """Resize every per-sample array to ``rows`` rows (runs of unknown length)."""
-        for name, array in self.group.arrays():
-            if name != MARKERS and array.shape[0] < rows:
+        for name in list(self.group.array_keys()) if not self._listed else list(self._arrays):
+            array = self._open(name)
+            if name != MARKERS and array is not None and array.shape[0] < rows:
                 array.resize((rows, *array.shape[1:]))
+        self._listed = True
 
     def write_shard(self, index: int, start: int, arrays: Mapping[str, np.ndarray]) -> None:
         """Write shard ``index``'s per-sample ``arrays`` (rows ``start..``), then commit it.
@@ -268,15 +292,26 @@ class Store:
         rows = known if known is not None else stop
         if start != index * self.shard_size or size > self.shard_size:
             raise ValueError(f"shard {index}: rows {start}..{stop} are not its rows")
-        ordered = sorted(arrays, key=lambda name: name != ATTRIBUTIONS)
-        for name in ordered:
-            self._require(name, arrays[name], rows)[start:stop] = arrays[name]
-            if name == ATTRIBUTIONS:
-                kill_point(f"{index}:attributions")
+        first = {name: arrays[name] for name in arrays if name == ATTRIBUTIONS}
+        for name, values in first.items():
+            self._require(name, values, rows)[start:stop] = values
+            kill_point(f"{index}:attributions")
+        rest = [
+            (self._require(name, values, rows), values)
+            for name, values in arrays.items()
+            if name != ATTRIBUTIONS
+        ]
+        # the small per-sample arrays are written at once: each write waits on Zarr's I/O loop
+        for future in [self._pool.submit(_put, array, start, values) for array, values in rest]:
+            future.result()
         kill_point(f"{index}:data")
         markers = self._require_markers(index + 1)
         markers[index] = True
         kill_point(f"{index}:committed")
+
+    def close(self) -> None:
+        """Stop the store's writer threads (the store stays readable)."""
+        self._pool.shutdown(wait=True)
 
     def finalize(self, num_samples: int) -> None:
         """Check that every shard of ``num_samples`` rows is committed; mark complete.
