@@ -124,6 +124,11 @@ def write_overlays(run: Run, source: Source, folder: Path) -> int:
             names = [folder / _overlay_name(run, ids, row) for row in rows]
             if all(name.exists() for name in names):
                 continue
+            if shard.x.ndim != 4:
+                raise CliError(
+                    f"--overlays: draws images (H, W, C), but --data holds samples of shape "
+                    f"{tuple(shard.x.shape[1:])}"
+                )
             attributions = np.asarray(run.attributions[shard.start : shard.stop])
             for i, (row, name) in enumerate(zip(rows, names, strict=True)):
                 if name.exists():

@@ -54,9 +54,9 @@ ATTRIBUTIONS = "attributions"
 
 #: Test hook (used by the crash tests, not meant for users): when this environment variable
 #: names a point of the run, the process kills itself with SIGKILL there. Points:
-#: ``created`` (store created, nothing computed), ``K:attributions`` (shard K's attributions
-#: written, its other arrays not yet), ``K:data`` (all of shard K's data written, no marker
-#: yet) and ``K:committed`` (shard K's marker written).
+#: ``created`` (store created or reopened, nothing computed yet), ``K:attributions``
+#: (shard K's attributions written, its other arrays not yet), ``K:data`` (all of shard K's
+#: data written, no marker yet) and ``K:committed`` (shard K's marker written).
 KILL_ENV = "XAIKIT_TEST_KILL_AT"
 
 
