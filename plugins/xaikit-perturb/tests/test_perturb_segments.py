@@ -68,7 +68,7 @@ def test_kernel_coalitions_enumerate_the_heaviest_sizes_and_keep_the_total_weigh
 
 def test_constrained_fit_meets_its_constraint_even_when_underdetermined():
     rng = np.random.default_rng(0)
-    z = (rng.random((2, 3, 5)) < 0.5).astype(float)  # 3 rows, 5 unknowns
+    z = rng.random((2, 3, 5)) < 0.5  # 3 rows, 5 unknowns
     valid = np.array([[True] * 5, [True, True, True, False, False]])
     phi = constrained_least_squares(z, rng.normal(size=(2, 3)), np.ones((2, 3)), valid, np.ones(2))
     np.testing.assert_allclose(phi.sum(axis=1), 1.0)

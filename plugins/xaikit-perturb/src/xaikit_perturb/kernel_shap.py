@@ -141,7 +141,7 @@ class KernelShap(SegmentExplainer):
         """Shapley values (n, M) summing to ``f(x) - v(0)``, divided among the elements."""
         base = values[:, 0]  # row 0 is the empty coalition
         phi = constrained_least_squares(
-            plan.masks.astype(np.float64),
+            plan.masks,
             values - base[:, None],
             plan.weights * plan.active,
             valid,

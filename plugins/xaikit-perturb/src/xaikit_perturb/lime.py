@@ -116,7 +116,7 @@ class Lime(SegmentExplainer):
         """Ridge weights (n, M), filtered by ``evidence``."""
         proximity = lime_kernel(plan.masks, valid, self.distance, self.kernel_width)
         weights = proximity * plan.weights * plan.active
-        beta, _ = weighted_ridge(plan.masks.astype(np.float64), values, weights, valid, self.ridge)
+        beta, _ = weighted_ridge(plan.masks, values, weights, valid, self.ridge)
         if self.evidence == "pro":
             beta = np.maximum(beta, 0.0)
         elif self.evidence == "con":
