@@ -173,14 +173,3 @@ def test_seeded_sets_only_a_missing_seed():
     assert runner.seeded(xaikit.RandomBaselineIG(model, seed=3), 7).seed == 3
     saliency = xaikit.Saliency(model)
     assert runner.seeded(saliency, 7) is saliency
-
-
-def test_without_metrics_the_demo_says_so(monkeypatch):
-    import xaikit.metrics
-
-    monkeypatch.setattr(xaikit.metrics, "evaluate", None)  # as if not written yet
-    rows = data.table(20, seed=0)
-    model = runner.train_model(rows, epochs=1, seed=0)
-    runs = runner.explain_kind(model, rows.subset(slice(0, 2)), methods=["saliency"])
-    assert runs[0].error is None and not runs[0].metrics
-    assert "not available" in runs[0].metrics_error

@@ -63,19 +63,24 @@ def _init(seed: int) -> dict[str, Any]:
 
 
 def conformance_models() -> dict[str, tuple[keras.Model, np.ndarray]]:
-    """Small seeded classifiers (3 classes, softmax) and 7 inputs for each kind (new models on
-    every call, so a caller may change them freely)."""
+    """Small seeded classifiers (3 classes, dropout then softmax) and 7 inputs for each kind
+    (new models on every call, so a caller may change them freely)."""
     rng = np.random.default_rng(0)
     layers = keras.layers
+    # Each ends in dropout before its last Dense (the identity when explaining), as real
+    # classifiers often do, so methods that sample dropout (mc_dropout) are checked too.
     tab_in = keras.Input((6,))
-    tab = layers.Dense(3, **_init(3))(layers.Dense(8, activation="relu", **_init(1))(tab_in))
+    tab = layers.Dropout(0.25, seed=2)(layers.Dense(8, activation="relu", **_init(1))(tab_in))
+    tab = layers.Dense(3, **_init(3))(tab)
     seq_in = keras.Input((12, 2))
     seq = layers.Conv1D(4, 3, activation="relu", **_init(5))(seq_in)
-    seq = layers.Dense(3, **_init(7))(layers.GlobalAveragePooling1D()(seq))
+    seq = layers.Dropout(0.25, seed=6)(layers.GlobalAveragePooling1D()(seq))
+    seq = layers.Dense(3, **_init(7))(seq)
     img_in = keras.Input((8, 8, 3))
     img = layers.Conv2D(4, 3, activation="relu", padding="same", **_init(9))(img_in)
     img = layers.Conv2D(4, 3, activation="relu", **_init(11))(img)
-    img = layers.Dense(3, **_init(13))(layers.GlobalAveragePooling2D()(img))
+    img = layers.Dropout(0.25, seed=12)(layers.GlobalAveragePooling2D()(img))
+    img = layers.Dense(3, **_init(13))(img)
     built = {"tabular": (tab_in, tab), "sequence": (seq_in, seq), "image": (img_in, img)}
     out = {}
     for kind, (inp, hidden) in built.items():
