@@ -23,6 +23,7 @@ from . import (  # noqa: E402
 from .capabilities import DATA_KINDS, Capabilities, capabilities_of  # noqa: E402
 from .errors import (  # noqa: E402
     BackendError,
+    ChunkSizeWarning,
     InputError,
     NameClashError,
     NoGuidableActivationError,
@@ -107,6 +108,7 @@ __all__ = [
     "PluginError",
     "NameClashError",
     "PluginWarning",
+    "ChunkSizeWarning",
     "NoGuidableActivationError",
     "BackendError",
     "explain_dataset",

@@ -16,6 +16,7 @@ __all__ = [
     "NoGuidableActivationError",
     "BackendError",
     "PluginWarning",
+    "ChunkSizeWarning",
 ]
 
 
@@ -67,3 +68,7 @@ class BackendError(XaikitError, ImportError):
 
 class PluginWarning(UserWarning):
     """An installed plugin could not be loaded and was skipped."""
+
+
+class ChunkSizeWarning(UserWarning):
+    """Chunks of ``batch_size`` rows ran out of memory; the call went on with smaller ones."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -27,13 +28,13 @@ import tensorflow as tf
 from . import engine
 from .call import prepare_call
 from .capabilities import Capabilities, capabilities_of
-from .errors import InputError
+from .errors import ChunkSizeWarning, InputError, XaikitError
 from .explanation import Explanation
 from .kernels import KernelCache
 from .model import declared_num_outputs, model_input_shape
 from .operators import Operator
 from .reducers import Reducer, apply_reducer
-from .registry import name_of, resolve_operator, resolve_reducer
+from .registry import get_registry, name_of, resolve_operator, resolve_reducer
 from .validators import positive_int
 
 __all__ = [
@@ -111,6 +112,22 @@ def _extra_tensor(rows: Any, dtype: np.dtype) -> tf.Tensor:
     if np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.bool_):
         return tf.constant(array)
     return tf.constant(array.astype(dtype, copy=False))
+
+
+def _in_rows(explainer: Any, error: Exception, rows: slice) -> Exception:
+    """``error`` again, its message prefixed with the failing chunk's rows and, for a method
+    from a plugin, the plugin's name (``"rows 64-127 (method 'lime' of plugin 'x'): ..."``)."""
+    where = f"rows {rows.start}-{rows.stop - 1}"
+    entry = get_registry().entries("methods").get(explainer.method_name)
+    if entry is not None and entry.plugin != "xaikit":
+        where += f" (method {entry.name!r} of plugin {entry.plugin!r})"
+    try:
+        if isinstance(error, tf.errors.OpError):
+            return type(error)(error.node_def, error.op, f"{where}: {error.message}")
+        return type(error)(f"{where}: {error}")
+    except Exception:  # noqa: BLE001 - an exception type that takes other arguments
+        error.add_note(where)
+        return error
 
 
 def reducer_field(default: str | None) -> Any:
@@ -367,16 +384,36 @@ class Explainer(abc.ABC):
         self, x: np.ndarray, weights: np.ndarray, extras: Mapping[str, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         attributions, scores, base_scores = [], [], []
-        for rows in self.chunks(len(x)):
+        start, runner = 0, self  # runner: self, or a copy with a smaller batch_size after OOM
+        while start < len(x):
+            rows = slice(start, min(start + runner.batch_size, len(x)))
             inputs, targets = tf.constant(x[rows]), tf.constant(weights[rows])
             batch_extras = {k: _extra_tensor(v[rows], x.dtype) for k, v in extras.items()}
-            if self.strategy is None:
-                result = self.run_batch(inputs, targets, batch_extras)
-            else:
-                result = self._batch_on_replicas(inputs, targets, batch_extras)
+            try:
+                if runner.strategy is None:
+                    result = runner.run_batch(inputs, targets, batch_extras)
+                else:
+                    result = runner._batch_on_replicas(inputs, targets, batch_extras)
+            except tf.errors.ResourceExhaustedError as error:
+                if rows.stop - rows.start == 1:
+                    raise _in_rows(self, error, rows) from error
+                runner = attrs.evolve(runner, batch_size=(rows.stop - rows.start) // 2)
+                continue
+            except XaikitError:
+                raise
+            except Exception as error:
+                raise _in_rows(self, error, rows) from error
+            start = rows.stop
             attributions.append(result.attributions)
             scores.append(result.scores)
             base_scores.append(result.baseline_scores)
+        if runner is not self:
+            warnings.warn(
+                f"batch_size: chunks of {self.batch_size} rows ran out of memory; explained "
+                f"with {runner.batch_size} rows per chunk",
+                ChunkSizeWarning,
+                stacklevel=3,
+            )
         has_base = all(b is not None for b in base_scores)
         return (
             tf.concat(attributions, axis=0).numpy().astype(x.dtype, copy=False),
