@@ -38,7 +38,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "fuzz",
-    max_examples=150,
+    max_examples=60,
     deadline=None,
     suppress_health_check=_QUIET,
     print_blob=True,
