@@ -129,7 +129,8 @@ def memory(sizes: list[int], root: Path, model_name: str, method: str) -> list[d
         write_npy(path, n, shape)
         for mode in ("stream", "memory"):
             command = [sys.executable, __file__, "--probe", mode, str(path), model_name, method]
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            env = {**os.environ, "XAIKIT_DISABLE_PLUGIN_AUTOLOAD": "1"}  # built-ins only
+            done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
             result = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append({"n": n, "mode": mode, "data_mib": path.stat().st_size / 2**20,
                          **result})  # fmt: skip
@@ -138,10 +139,37 @@ def memory(sizes: list[int], root: Path, model_name: str, method: str) -> list[d
 
 
 # ---------------------------------------------------------------------------- report
+def throughput_table(cases: list[tuple[str, str, int]], repeats: int, root: Path) -> None:
+    print("## Streaming throughput (explain_dataset from a memory-mapped .npy into Zarr)\n")
+    print("| case | N | batch_size | shard_size | in-memory s | streaming s | samples/s "
+          "| in-memory / streaming |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    for model_name, method, n in cases:
+        r = throughput(model_name, method, n, repeats, root)
+        print(f"| {r['case']} | {r['n']} | {r['batch_size']} | {r['shard_size']} | "
+              f"{r['in_memory_s']:.2f} | {r['streaming_s']:.2f} | "
+              f"{r['samples_per_s']:.0f} | **{r['ratio']:.2f}** |", flush=True)  # fmt: skip
+
+
+def memory_table(sizes: list[int], root: Path) -> None:
+    print("\n## Peak resident memory (fresh process per case; cnn32 (32, 32, 3), saliency)\n")
+    print("| N | data MiB | mode | peak RSS MiB | seconds |")
+    print("|---|---|---|---|---|")
+    rows = memory(sizes, root, "cnn32", "saliency")
+    for r in rows:
+        print(f"| {r['n']} | {r['data_mib']:.0f} | {r['mode']} | {r['peak_mib']:.0f} | "
+              f"{r['seconds']:.1f} |", flush=True)  # fmt: skip
+    peak = {(r["n"], r["mode"]): r["peak_mib"] for r in rows}
+    small, large = sizes
+    ratio = peak[(large, "stream")] / peak[(small, "stream")]
+    print(f"\nstreaming peak RSS, {large} vs {small} samples: {ratio:.2f}x (target <= 1.25x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller cases, fewer repeats")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--only", choices=["throughput", "memory"], help="one table only")
     parser.add_argument("--probe", nargs=4, metavar=("MODE", "NPY", "MODEL", "METHOD"))
     args = parser.parse_args()
     if args.probe:
@@ -157,27 +185,10 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory(prefix="xaikit-streaming-") as tmp:
         root = Path(tmp)
-        print("## Streaming throughput (explain_dataset from a memory-mapped .npy into Zarr)\n")
-        print("| case | N | batch_size | shard_size | in-memory s | streaming s | samples/s "
-              "| in-memory / streaming |")  # fmt: skip
-        print("|---|---|---|---|---|---|---|---|")
-        for model_name, method, n in cases:
-            r = throughput(model_name, method, n, repeats, root)
-            print(f"| {r['case']} | {r['n']} | {r['batch_size']} | {r['shard_size']} | "
-                  f"{r['in_memory_s']:.2f} | {r['streaming_s']:.2f} | "
-                  f"{r['samples_per_s']:.0f} | **{r['ratio']:.2f}** |", flush=True)  # fmt: skip
-        sizes = [200, 2_000] if args.quick else [2_000, 20_000]
-        print("\n## Peak resident memory (fresh process per case; cnn32 (32, 32, 3), saliency)\n")
-        print("| N | data MiB | mode | peak RSS MiB | seconds |")
-        print("|---|---|---|---|---|")
-        rows = memory(sizes, root, "cnn32", "saliency")
-        for r in rows:
-            print(f"| {r['n']} | {r['data_mib']:.0f} | {r['mode']} | {r['peak_mib']:.0f} | "
-                  f"{r['seconds']:.1f} |", flush=True)  # fmt: skip
-        peak = {(r["n"], r["mode"]): r["peak_mib"] for r in rows}
-        small, large = sizes
-        ratio = peak[(large, "stream")] / peak[(small, "stream")]
-        print(f"\nstreaming peak RSS, {large} vs {small} samples: {ratio:.2f}x (target <= 1.25x)")
+        if args.only != "memory":
+            throughput_table(cases, repeats, root)
+        if args.only != "throughput":
+            memory_table([200, 2_000] if args.quick else [2_000, 20_000], root)
 
 
 if __name__ == "__main__":
