@@ -234,17 +234,17 @@ CASES: dict[str, tuple[Callable[[], Any], str, str, str]] = {
         "expected a Keras model",
         "got str",
     ),
-    "model with two inputs": (
-        _build(model=_two_input_model()),
-        "model",
-        "expected a model with one input tensor",
-        "got one with 2 inputs",
+    "one array for a model with two inputs": (
+        lambda: xaikit.Saliency(_two_input_model()).explain(X),
+        "inputs",
+        "the model takes 2 inputs",
+        "got one array of shape (4, 5)",
     ),
-    "model with two outputs": (
+    "model with two outputs and no output=": (
         lambda: xaikit.Saliency(_two_output_model()).explain(X),
-        "model",
-        "expected a model with a single output tensor",
-        "got one that returns list of 2 outputs",
+        "output",
+        "pass output= one of",
+        "the model has 2 outputs",
     ),
 }
 

@@ -113,7 +113,7 @@ def test_dataset_of_the_wrong_rank_names_the_element_shape():
     assert "got element shape (None, 5, 1)" in message
 
 
-def test_dataset_of_dicts_is_refused():
+def test_dataset_of_dicts_with_unknown_names_is_refused():
     dataset = tf.data.Dataset.from_tensor_slices({"x": data("tabular", n=2)})
-    with pytest.raises(xaikit.InputError, match=r"^inputs: expected a dataset of x or \(x, y\)"):
+    with pytest.raises(xaikit.InputError, match=r"^inputs: expected a dict keyed by .*unknown 'x'"):
         _signed("tabular").explain(dataset)

@@ -6,17 +6,46 @@ The returned arrays may be read-only broadcast views: they are only sliced and c
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .errors import InputError
 
-__all__ = ["check_baseline", "constant_baselines", "random_from_batch"]
+__all__ = [
+    "check_baseline",
+    "constant_baselines",
+    "random_from_batch",
+    "structured_baselines",
+    "structured_random",
+]
+
+
+def _leaves(value: Any) -> list[Any]:
+    """The baselines of a structure (dict by input name, or list / tuple of arrays)."""
+    if isinstance(value, Mapping):
+        return list(value.values())
+    if (
+        isinstance(value, (list, tuple))
+        and value
+        and any(hasattr(v, "shape") or isinstance(v, (list, tuple)) for v in value)
+    ):
+        try:
+            np.asarray(value, dtype=float)
+        except (TypeError, ValueError):  # ragged: one baseline per input
+            return list(value)
+    return [value]
 
 
 def check_baseline(instance: Any, attribute: Any, value: Any) -> None:
-    """attrs validator: a finite number or a finite numeric array."""
+    """attrs validator: a finite number or numeric array, or a structure of them (one per
+    input, as a list or a dict by input name)."""
+    leaves = _leaves(value)
+    if len(leaves) > 1 or leaves[0] is not value:
+        for leaf in leaves:
+            check_baseline(instance, attribute, leaf)
+        return
     array = np.asarray(value) if not hasattr(value, "numpy") else np.asarray(value.numpy())
     if array.dtype == object or not np.issubdtype(array.dtype, np.number):
         raise InputError(f"baseline: expected a number or an array, got {type(value).__name__}")
@@ -57,3 +86,63 @@ def random_from_batch(inputs: np.ndarray, num_runs: int, seed: int | None) -> np
     positions = np.arange(length)
     drawn = np.stack([inputs[rng.integers(0, n, size=length), positions] for _ in range(num_runs)])
     return np.broadcast_to(drawn[None], (n, *drawn.shape))
+
+
+def structured_baselines(
+    baseline: Any, inputs: Sequence[np.ndarray], names: Sequence[str]
+) -> list[np.ndarray]:
+    """One (N, 1, ...) baseline array per flat input.
+
+    ``baseline`` is one number for every input, a dict by input name, a list / tuple in
+    input order, or (for a one-input model) anything :func:`constant_baselines` takes.
+
+    Raises:
+        InputError: names or a count that do not match the inputs, or a shape that does not
+            broadcast.
+    """
+    if len(inputs) == 1 and not isinstance(baseline, Mapping):
+        return [constant_baselines(baseline, inputs[0])]
+    if isinstance(baseline, Mapping):
+        missing = [name for name in names if name not in baseline]
+        extra = [str(key) for key in baseline if key not in names]
+        if missing or extra:
+            raise InputError(
+                f"baseline: expected one baseline per input name ({', '.join(map(repr, names))})"
+                f", got missing {missing} and unknown {extra}"
+            )
+        per = [baseline[name] for name in names]
+    elif isinstance(baseline, (list, tuple)) and len(inputs) > 1:
+        if len(baseline) != len(inputs):
+            raise InputError(
+                f"baseline: expected {len(inputs)} baselines (one per input: "
+                f"{', '.join(map(repr, names))}), got {len(baseline)}"
+            )
+        per = list(baseline)
+    elif np.ndim(baseline) == 0:
+        per = [baseline] * len(inputs)
+    else:
+        raise InputError(
+            f"baseline: the model takes {len(inputs)} inputs; give one number, or one baseline "
+            f"per input as a list or a dict by name, got an array of shape {np.shape(baseline)}"
+        )
+    out = []
+    for value, x, name in zip(per, inputs, names, strict=True):
+        try:
+            out.append(constant_baselines(value, x))
+        except InputError as error:
+            raise InputError(f"baseline[{name!r}]" + str(error)[len("baseline") :]) from None
+    return out
+
+
+def structured_random(
+    inputs: Sequence[np.ndarray], num_runs: int, seed: int | None
+) -> list[np.ndarray]:
+    """:func:`random_from_batch` for each flat input, drawn per input (independent streams
+    from one seed; a one-input model draws exactly as :func:`random_from_batch`)."""
+    if len(inputs) == 1:
+        return [random_from_batch(inputs[0], num_runs, seed)]
+    children = np.random.SeedSequence(seed).spawn(len(inputs))
+    return [
+        random_from_batch(x, num_runs, np.random.default_rng(child))  # type: ignore[arg-type]
+        for x, child in zip(inputs, children, strict=True)
+    ]

@@ -13,14 +13,24 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .inputs import cast_inputs, check_inputs, coerce_inputs, coerce_targets, merge_targets
+from .inputs import (
+    cast_inputs,
+    check_inputs,
+    check_structured,
+    coerce_inputs,
+    coerce_structured,
+    coerce_targets,
+    merge_targets,
+)
 from .model import declared_num_outputs, model_dtype
 from .operators import Operator
+from .structure import Form, input_specs
 
 __all__ = ["PreparedCall", "read_inputs", "num_outputs", "target_weights", "prepare_call"]
 
-#: ``predict(x (n, ...)) -> model outputs (n, K)``, compiled and chunked by the caller.
-Predict = Callable[[np.ndarray], np.ndarray]
+#: ``predict(x (n, ...)) -> model outputs (n, K)``, compiled and chunked by the caller; ``x``
+#: is a tuple of arrays for a model of several inputs.
+Predict = Callable[[Any], np.ndarray]
 
 
 @attrs.frozen(eq=False)
@@ -28,16 +38,27 @@ class PreparedCall:
     """A call's arguments once coerced and validated.
 
     Attributes:
-        inputs: (N, ...) inputs in the model's float dtype.
-        weights: (N, K) target weights in the inputs' dtype (one-hot rows for indices).
+        flat: the inputs, one (N, ...) array per model input in the model's input order;
+            floats in the model's float dtype, inputs the model declares integer (ids) in
+            that integer dtype.
+        form: how the inputs were given (array, list, tuple, dict), to pack results alike.
+        names: each flat input's name ('inputs' for a one-input model).
+        weights: (N, K) target weights in the float dtype (one-hot rows for indices).
         targets: the targets as an Explanation records them: indices (N,) or weights (N, K).
         operator: the resolved operator callable.
     """
 
-    inputs: np.ndarray
+    flat: list[np.ndarray]
+    form: Form
+    names: tuple[str, ...]
     weights: np.ndarray
     targets: np.ndarray
     operator: Operator
+
+    @property
+    def inputs(self) -> Any:
+        """The inputs as methods see them: one array, or a tuple for several inputs."""
+        return self.flat[0] if len(self.flat) == 1 else tuple(self.flat)
 
 
 def read_inputs(model: Any, inputs: Any, targets: Any = None) -> tuple[np.ndarray, Any]:
@@ -53,10 +74,23 @@ def read_inputs(model: Any, inputs: Any, targets: Any = None) -> tuple[np.ndarra
     return cast_inputs(check_inputs(x, model), model_dtype(model)), targets
 
 
-def num_outputs(model: Any, first: np.ndarray, predict: Predict) -> int:
+def _rows(x: Any) -> int:
+    return len(x[0]) if isinstance(x, tuple) else len(x)
+
+
+def _float_dtype(x: Any) -> np.dtype:
+    parts = list(x) if isinstance(x, tuple) else [x]
+    floats = [p.dtype for p in parts if np.issubdtype(p.dtype, np.floating)]
+    return floats[0] if floats else np.dtype("float32")
+
+
+def num_outputs(model: Any, first: Any, predict: Predict) -> int:
     """The number of model outputs K: declared by the model, else read off one prediction."""
     declared = declared_num_outputs(model)
-    return declared if declared is not None else int(predict(first[:1]).shape[-1])
+    if declared is not None:
+        return declared
+    head = tuple(p[:1] for p in first) if isinstance(first, tuple) else first[:1]
+    return int(predict(head).shape[-1])
 
 
 def target_weights(
@@ -79,14 +113,14 @@ def target_weights(
     top = None
     if targets is None:
         if k == 1:
-            top = np.zeros(len(x), dtype=np.int64)
+            top = np.zeros(_rows(x), dtype=np.int64)
         elif getattr(operator, "top_class_default", True):
             top = predict(x).argmax(axis=-1)
     name = label or getattr(operator, "__name__", None)
     weights, recorded = coerce_targets(
-        targets, len(x), k, top, f"operator {name!r}" if name else "the operator"
+        targets, _rows(x), k, top, f"operator {name!r}" if name else "the operator"
     )
-    return weights.astype(x.dtype, copy=False), recorded
+    return weights.astype(_float_dtype(x), copy=False), recorded
 
 
 def prepare_call(
@@ -96,11 +130,31 @@ def prepare_call(
     operator: Operator,
     predict: Predict,
     label: str | None = None,
+    scored_model: Any = None,
 ) -> PreparedCall:
-    """:func:`read_inputs`, the operator's own check of the model, then :func:`target_weights`."""
-    x, targets = read_inputs(model, inputs, targets)
+    """Structured inputs read and checked (flattened in the model's input order), the
+    operator's own check of the model, then :func:`target_weights`.
+
+    Args:
+        scored_model: the model as it is explained (a view of one of its outputs); default
+            ``model``.
+    """
+    specs = input_specs(model)
+    flat, form, dataset_targets = coerce_structured(inputs, specs)
+    targets = merge_targets(targets, dataset_targets)
+    flat = check_structured(flat, specs, form, model_dtype(model))
+    if specs is not None:
+        names = tuple(spec.name for spec in specs)
+    elif form.kind == "dict":
+        names = form.keys
+    else:
+        names = tuple(f"input_{i}" for i in range(len(flat))) if len(flat) > 1 else ("inputs",)
+    scored = model if scored_model is None else scored_model
     validate = getattr(operator, "validate", None)
     if validate is not None:
-        validate(model)
-    weights, recorded = target_weights(model, x, targets, operator, predict, label)
-    return PreparedCall(inputs=x, weights=weights, targets=recorded, operator=operator)
+        validate(scored)
+    x = flat[0] if len(flat) == 1 else tuple(flat)
+    weights, recorded = target_weights(scored, x, targets, operator, predict, label)
+    return PreparedCall(
+        flat=flat, form=form, names=names, weights=weights, targets=recorded, operator=operator
+    )

@@ -47,6 +47,10 @@ def describe_kinds(kinds: Iterable[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _as_kinds(value: Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 def _check_data(instance: Any, attribute: attrs.Attribute, value: tuple[str, ...]) -> None:
     unknown = [kind for kind in value if kind not in DATA_KINDS]
     if not value or unknown:
@@ -60,6 +64,11 @@ def _check_seed_field(instance: Any, attribute: attrs.Attribute, value: Any) -> 
         raise InputError(f"seed: expected the name of the seed parameter or None, got {value!r}")
 
 
+def _check_flag(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise InputError(f"{attribute.name}: expected True or False, got {value!r}")
+
+
 @attrs.frozen
 class Capabilities:
     """What a method explains, and how it is made deterministic.
@@ -69,10 +78,20 @@ class Capabilities:
             (default: all of them).
         seed: the name of the parameter that seeds a stochastic method (e.g. ``"seed"``);
             None for a deterministic method.
+        multi_input: whether the method explains models of several inputs (its
+            ``explain_batch`` then gets a tuple of tensors, one per input, and returns a
+            tuple of attributions). Default False: such models are refused with an
+            InputError.
+        layers: whether the method takes ``layer=`` to attribute to a layer's output, the
+            way token and categorical id inputs are explained (at their embedding).
     """
 
-    data: tuple[str, ...] = attrs.field(default=DATA_KINDS, converter=tuple, validator=_check_data)
+    data: tuple[str, ...] = attrs.field(
+        default=DATA_KINDS, converter=_as_kinds, validator=_check_data
+    )
     seed: str | None = attrs.field(default=None, validator=_check_seed_field)
+    multi_input: bool = attrs.field(default=False, validator=_check_flag)
+    layers: bool = attrs.field(default=False, validator=_check_flag)
 
     @property
     def stochastic(self) -> bool:
@@ -86,6 +105,12 @@ class Capabilities:
     def summary(self) -> str:
         """One line for listings: ``'tables, sequences and images; stochastic (seed)'``."""
         kinds = describe_kinds(self.data).removesuffix(" only")
+        extra = [
+            word
+            for word, flag in (("several inputs", self.multi_input), ("layers", self.layers))
+            if flag
+        ]
+        kinds += "".join(f"; {word}" for word in extra)
         return kinds + (f"; stochastic ({self.seed})" if self.seed else "")
 
     def check(self, method: str, sample_shape: Sequence[int | None] | None, where: str) -> None:

@@ -4,11 +4,9 @@ Every kernel is a ``tf.function`` with an input signature whose batch dimension 
 traced once per (model, operator, sample shape) and reused for every call and every chunk
 size: no retracing on small calls, no padding on the last chunk.
 
-The path kernel evaluates integrated-gradients-style integrals for n samples, R baselines per
-sample and S path points. The n x R x S (sample, baseline, point) triples are flattened into
-rows and processed in chunks of ``chunk`` rows inside one ``tf.while_loop``; each chunk's
-weighted gradients are added to a running sum of shape (n, ...). Peak memory is therefore
-O(chunk x sample size) + O(n x sample size), whatever S and R are.
+Inputs are one tensor, or a tuple of tensors for a model of several inputs (then the sample
+shapes and dtypes come as tuples too). The kernels over attribution points (layers, path
+integrals) are in :mod:`xaikit.point_kernels`.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ __all__ = [
     "forward_fn",
     "predict_fn",
     "predict_in_chunks",
-    "path_fn",
     "run_on_replicas",
     "auto_batch_size",
 ]
@@ -37,19 +34,37 @@ __all__ = [
 GradientFn = Callable[[tf.Tensor, tf.Tensor], "tuple[tf.Tensor, tf.Tensor]"]
 
 
-def _specs(sample_shape: Sequence[int], num_outputs: int, dtype: tf.DType) -> list:
+def _input_spec(sample_shape: Sequence[Any], dtype: Any) -> Any:
+    """The inputs' TensorSpec, or a tuple of them when ``dtype`` is a tuple (several inputs)."""
+    if isinstance(dtype, tuple):
+        return tuple(
+            tf.TensorSpec((None, *shape), d, name=f"input_{i}")
+            for i, (shape, d) in enumerate(zip(sample_shape, dtype, strict=True))
+        )
+    return tf.TensorSpec((None, *sample_shape), dtype, name="inputs")
+
+
+def _float(dtype: Any) -> tf.DType:
+    """The float dtype of (possibly several) input dtypes: the targets' and scores' dtype."""
+    if not isinstance(dtype, tuple):
+        return dtype
+    floats = [tf.as_dtype(d) for d in dtype if tf.as_dtype(d).is_floating]
+    return floats[0] if floats else tf.float32
+
+
+def _specs(sample_shape: Sequence[Any], num_outputs: int, dtype: Any) -> list:
     return [
-        tf.TensorSpec((None, *sample_shape), dtype, name="inputs"),
-        tf.TensorSpec((None, num_outputs), dtype, name="targets"),
+        _input_spec(sample_shape, dtype),
+        tf.TensorSpec((None, num_outputs), _float(dtype), name="targets"),
     ]
 
 
 def _raw_gradients(model: Any, operator: Callable) -> GradientFn:
-    def gradients(points: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def gradients(points: Any, targets: tf.Tensor) -> tuple[Any, tf.Tensor]:
         with tf.GradientTape() as tape:
             tape.watch(points)
             # a mixed-precision or float64 model may score in another dtype than its inputs
-            scores = tf.cast(operator(model, points, targets), points.dtype)
+            scores = tf.cast(operator(model, points, targets), targets.dtype)
         grads = tape.gradient(scores, points, unconnected_gradients=tf.UnconnectedGradients.ZERO)
         return grads, scores
 
@@ -83,106 +98,59 @@ def forward_fn(
 
 
 def predict_fn(
-    model: Any, sample_shape: Sequence[int], dtype: tf.DType
-) -> Callable[[tf.Tensor], tf.Tensor]:
-    """Compiled ``inputs -> model outputs``, for choosing default targets."""
+    model: Any,
+    sample_shape: Sequence[Any],
+    dtype: Any,
+    pack: Callable[[list], Any] | None = None,
+) -> Callable[[Any], tf.Tensor]:
+    """Compiled ``inputs -> model outputs``, for choosing default targets.
 
-    def predict(points: tf.Tensor) -> tf.Tensor:
+    With several inputs (``dtype`` a tuple), the function takes their tuple and ``pack``
+    turns it into the structure the model is called with.
+    """
+
+    def predict(points: Any) -> tf.Tensor:
+        if isinstance(points, tuple):
+            points = pack(list(points)) if pack is not None else list(points)
         return model_outputs(model, points)
 
-    spec = tf.TensorSpec((None, *sample_shape), dtype, name="inputs")
+    spec = _input_spec(sample_shape, dtype)
     return tf.function(predict, input_signature=[spec]).get_concrete_function()
 
 
 def predict_in_chunks(
-    kernels: KernelCache, model: Any, inputs: np.ndarray, batch_size: int
+    kernels: KernelCache,
+    model: Any,
+    inputs: Any,
+    batch_size: int,
+    pack: Callable[[list], Any] | None = None,
+    key: Any = None,
 ) -> np.ndarray:
     """Model outputs (N, K) for ``inputs`` (N, ...), ``batch_size`` samples at a time.
 
-    The compiled predict function is cached in ``kernels`` (an explainer's or metric's own
-    cache) under its input signature.
+    ``inputs`` is one array, or a list of arrays (one per model input, in order) that
+    ``pack`` turns into the model's call structure. The compiled predict function is cached
+    in ``kernels`` (an explainer's or metric's own cache) under its input signature.
     """
+    flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    if len(flat) == 1 and pack is None:
+        shape, dtype = tuple(flat[0].shape[1:]), tf.as_dtype(flat[0].dtype)
+    else:
+        shape = tuple(tuple(x.shape[1:]) for x in flat)
+        dtype = tuple(tf.as_dtype(x.dtype) for x in flat)
+        if len(flat) == 1:  # one input: the plain tensor, packed like the model takes it
+            shape, dtype = shape[0], dtype[0]
     predict = kernels.get(
-        ("predict", inputs.shape[1:], inputs.dtype),
-        lambda: predict_fn(model, inputs.shape[1:], tf.as_dtype(inputs.dtype)),
+        ("predict", shape, dtype, key), lambda: predict_fn(model, shape, dtype, pack)
     )
+
+    def rows(start: int) -> Any:
+        parts = [tf.constant(x[start : start + batch_size]) for x in flat]
+        return parts[0] if len(parts) == 1 else tuple(parts)
+
     return np.concatenate(
-        [
-            predict(tf.constant(inputs[start : start + batch_size])).numpy()
-            for start in range(0, len(inputs), batch_size)
-        ]
+        [predict(rows(start)).numpy() for start in range(0, len(flat[0]), batch_size)]
     )
-
-
-def path_fn(
-    model: Any, operator: Callable, sample_shape: Sequence[int], num_outputs: int, dtype: tf.DType
-) -> Callable[..., tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
-    """Compiled path integral over straight lines from baselines to inputs.
-
-    The returned function takes
-
-    * ``inputs`` (n, ...), ``baselines`` (n, R, ...), ``targets`` (n, K),
-    * ``alphas`` and ``weights`` (S,): the quadrature rule (weights summing to 1),
-    * ``chunk``: an int32 scalar, the number of rows evaluated at once,
-
-    and returns ``(attributions, start_scores, end_scores)``:
-
-    * attributions (n, ...) = mean over r of (x - b_r) * sum_k w_k grad f(b_r + a_k (x - b_r)),
-    * start_scores (n,): mean over r of f(b_r), summed over rows where alpha == 0 (zero if the
-      rule has no such node), and end_scores (n,): f(x) likewise from rows where alpha == 1.
-    """
-    gradients = _raw_gradients(model, operator)
-    rank = len(sample_shape)
-
-    def integrate(inputs, baselines, targets, alphas, weights, chunk):
-        n = tf.shape(inputs)[0]
-        runs = tf.shape(baselines)[1]
-        steps = tf.size(alphas)
-        per_sample = runs * steps
-        total = n * per_sample
-        inv_runs = 1.0 / tf.cast(runs, dtype)
-        expand = [-1] + [1] * rank
-
-        def body(start, acc, start_sum, end_sum):
-            rows = tf.range(start, tf.minimum(start + chunk, total))
-            sample = rows // per_sample
-            run = (rows // steps) % runs
-            point = rows % steps
-            x = tf.gather(inputs, sample)
-            base = tf.gather_nd(baselines, tf.stack([sample, run], axis=1))
-            delta = x - base
-            alpha = tf.gather(alphas, point)
-            # b + a (x - b): exactly b at a = 0; at a = 1 the inputs themselves, exactly
-            at_end = tf.reshape(tf.equal(alpha, 1.0), expand)
-            points = tf.where(at_end, x, base + tf.reshape(alpha, expand) * delta)
-            grads, scores = gradients(points, tf.gather(targets, sample))
-            weight = tf.reshape(tf.gather(weights, point) * inv_runs, expand)
-            acc += tf.math.unsorted_segment_sum(weight * delta * grads, sample, n)
-            scores = scores * inv_runs
-            zero = tf.cast(tf.equal(alpha, 0.0), dtype)
-            one = tf.cast(tf.equal(alpha, 1.0), dtype)
-            start_sum += tf.math.unsorted_segment_sum(scores * zero, sample, n)
-            end_sum += tf.math.unsorted_segment_sum(scores * one, sample, n)
-            return start + chunk, acc, start_sum, end_sum
-
-        zeros_n = tf.zeros([n], dtype)
-        _, acc, start_sum, end_sum = tf.while_loop(
-            lambda start, *_: start < total,
-            body,
-            (tf.constant(0), tf.zeros_like(inputs), zeros_n, zeros_n),
-            parallel_iterations=1,
-        )
-        return acc, start_sum, end_sum
-
-    specs = [
-        tf.TensorSpec((None, *sample_shape), dtype, name="inputs"),
-        tf.TensorSpec((None, None, *sample_shape), dtype, name="baselines"),
-        tf.TensorSpec((None, num_outputs), dtype, name="targets"),
-        tf.TensorSpec((None,), dtype, name="alphas"),
-        tf.TensorSpec((None,), dtype, name="weights"),
-        tf.TensorSpec((), tf.int32, name="chunk"),
-    ]
-    return tf.function(integrate, input_signature=specs).get_concrete_function()
 
 
 def run_on_replicas(

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import contextvars
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -31,10 +33,11 @@ from .capabilities import Capabilities, capabilities_of
 from .errors import ChunkSizeWarning, InputError, XaikitError
 from .explanation import Explanation
 from .kernels import KernelCache
-from .model import declared_num_outputs, model_input_shape
+from .model import declared_num_outputs, select_output
 from .operators import Operator
 from .reducers import Reducer, apply_reducer
 from .registry import get_registry, name_of, resolve_operator, resolve_reducer
+from .structure import Form, input_specs, model_call_structure
 from .validators import positive_int
 
 __all__ = [
@@ -45,7 +48,24 @@ __all__ = [
     "check_operator",
     "check_reducer",
     "reducer_field",
+    "as_flat",
 ]
+
+#: The form the current ``explain`` call's inputs came in: how a model that declares no
+#: inputs (subclassed) is called with the flat inputs.
+_FORM: contextvars.ContextVar[Form | None] = contextvars.ContextVar("xaikit_form", default=None)
+
+
+def as_flat(inputs: Any) -> list[Any]:
+    """What ``explain_batch`` sees, as a flat list: ``[x]`` for one tensor, else the tuple's
+    items (the model's inputs in order)."""
+    return list(inputs) if isinstance(inputs, (tuple, list)) else [inputs]
+
+
+def _unflat(flat: Sequence[Any]) -> Any:
+    """The flat inputs as ``explain_batch`` sees them: one tensor, or a tuple of them."""
+    return flat[0] if len(flat) == 1 else tuple(flat)
+
 
 #: Rows evaluated at once when the model's input shape is unknown (subclassed models);
 #: otherwise the default comes from :func:`xaikit.engine.auto_batch_size`.
@@ -73,12 +93,16 @@ class BatchResult:
 
 
 def check_model(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    """attrs validator: a callable model of one input whose data kind the method explains."""
+    """attrs validator: a callable model whose inputs the method explains (data kinds, and
+    several inputs only where the method declares ``multi_input``)."""
     if not callable(value):
         raise InputError(f"model: expected a Keras model, got {type(value).__name__}")
-    shape = model_input_shape(value)  # refuses multi-input models with a clear message
-    if isinstance(instance, Explainer):
-        instance.check_data(shape, "model")
+    specs = input_specs(value)
+    if isinstance(instance, Explainer) and specs is not None:
+        instance.check_input_count([spec.name for spec in specs], "model")
+        for spec in specs:
+            if not spec.integer:
+                instance.check_data(spec.shape, "model")
 
 
 def check_operator(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -92,11 +116,15 @@ def check_reducer(instance: Any, attribute: attrs.Attribute, value: Any) -> None
 
 
 def _default_batch_size(instance: Any) -> int:
-    try:
-        shape = model_input_shape(instance.model)
-    except InputError:
-        shape = None
-    return engine.auto_batch_size(shape, fallback=DEFAULT_BATCH_SIZE)
+    specs = input_specs(instance.model)
+    if not specs or any(d is None for spec in specs for d in spec.shape):
+        return DEFAULT_BATCH_SIZE
+    elements = sum(int(np.prod(spec.shape, dtype=np.int64)) for spec in specs)
+    return engine.auto_batch_size((elements,), fallback=DEFAULT_BATCH_SIZE)
+
+
+def _check_output(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    select_output(instance.model, value)
 
 
 def _check_strategy(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -132,10 +160,13 @@ def _in_rows(explainer: Any, error: Exception, rows: slice) -> Exception:
 
 def reducer_field(default: str | None) -> Any:
     """The ``reducer`` field with another default, for subclasses (Saliency uses 'max')."""
-    return attrs.field(default=default, validator=check_reducer)
+    return attrs.field(default=default, validator=check_reducer, kw_only=True)
 
 
-@attrs.frozen(kw_only=True)
+# ``model`` is the one positional parameter; every other one is keyword-only. The base marks
+# its own fields kw_only one by one (subclasses use ``@attrs.frozen(kw_only=True)``), the
+# form type checkers' attrs support understands.
+@attrs.frozen
 class Explainer(abc.ABC):
     """Base class of attribution methods.
 
@@ -154,6 +185,15 @@ class Explainer(abc.ABC):
             ``(N, ..., C) -> (N, ...)``, or None to keep the inputs' shape.
         strategy: a ``tf.distribute.Strategy`` (e.g. ``MirroredStrategy``); each chunk's
             samples are then split over its replicas. Default None: the current device.
+        output: which output of a model with several is explained: its name (a dict
+            model's key) or index. None (default) for a model with one output; a model with
+            several refuses None with an InputError listing their names.
+
+    Inputs are a structure: one array for a one-input model; for a model of several
+    inputs a list / tuple in the model's input order or a dict keyed by input name (only
+    for methods that declare ``Capabilities(multi_input=True)``). ``explain_batch`` sees
+    the plain tensor for a one-input model and a tuple of tensors, in the model's input
+    order, for a model of several; it returns attributions in the same form.
 
     A subclass implements :meth:`explain_batch` and nothing else; it may also override
     :meth:`prepare` (per-sample arrays such as baselines) and :meth:`tracing_context`
@@ -168,32 +208,39 @@ class Explainer(abc.ABC):
     #: What the method explains (data kinds) and which parameter seeds it, if stochastic.
     capabilities: ClassVar[Capabilities] = Capabilities()
 
-    model: Any = attrs.field(kw_only=False, validator=check_model, repr=False)
+    model: Any = attrs.field(validator=check_model, repr=False)
     batch_size: int = attrs.field(
-        default=attrs.Factory(_default_batch_size, takes_self=True), validator=positive_int
+        default=attrs.Factory(_default_batch_size, takes_self=True),
+        validator=positive_int,
+        kw_only=True,
     )
-    operator: str | Operator = attrs.field(default="classification", validator=check_operator)
+    operator: str | Operator = attrs.field(
+        default="classification", validator=check_operator, kw_only=True
+    )
     reducer: str | Reducer | None = reducer_field(None)
     strategy: tf.distribute.Strategy | None = attrs.field(
-        default=None, validator=_check_strategy, repr=False, eq=False
+        default=None, validator=_check_strategy, repr=False, eq=False, kw_only=True
     )
+    output: int | str | None = attrs.field(default=None, validator=_check_output, kw_only=True)
     #: The explainer's compiled kernels (see :meth:`compiled`).
     kernels: KernelCache = attrs.field(init=False, factory=KernelCache, repr=False, eq=False)
 
     # ------------------------------------------------------------------ the hook to implement
     @abc.abstractmethod
     def explain_batch(
-        self, inputs: tf.Tensor, targets: tf.Tensor, **extras: tf.Tensor
+        self, inputs: tf.Tensor, targets: tf.Tensor, /, *args: Any, **extras: tf.Tensor
     ) -> tf.Tensor | BatchResult:
         """Attributions for one chunk of at most ``batch_size`` samples.
 
         Args:
-            inputs: (n, ...) float tensor.
+            inputs: (n, ...) float tensor; for a model of several inputs, a tuple of them in
+                the model's input order (integer inputs, token ids, keep their dtype).
             targets: (n, K) float tensor of output weights (one-hot for class indices).
             **extras: the chunk's rows of each array returned by :meth:`prepare`.
 
         Returns:
-            (n, ...) attributions of the inputs' shape, or a :class:`BatchResult`.
+            (n, ...) attributions of the inputs' shape (a tuple of them for several inputs),
+            or a :class:`BatchResult`.
         """
 
     # ------------------------------------------------------------------ optional hooks
@@ -236,6 +283,33 @@ class Explainer(abc.ABC):
         """The reducer callable, or None (names looked up in the registry)."""
         return resolve_reducer(self.reducer)
 
+    @property
+    def scored_model(self) -> Any:
+        """The model as the kernels call it: ``model``, or a view of the selected ``output``."""
+        return select_output(self.model, self.output)
+
+    def pack_for_model(self, flat: Sequence[Any]) -> Any:
+        """Flat inputs (model input order) in the structure the model is called with."""
+        struct = model_call_structure(self.model)
+        if struct is not None:
+            return keras.tree.pack_sequence_as(struct, list(flat))
+        return (_FORM.get() or Form()).pack(list(flat))
+
+    def attributes_inputs(self) -> bool:
+        """Whether the attributions have the inputs' shapes (False when a method attributes
+        to layer outputs; then only their leading axis is checked)."""
+        return True
+
+    def check_input_count(self, names: Sequence[str], where: str = "inputs") -> None:
+        """Refuse a model of several inputs unless the method declares ``multi_input``."""
+        if len(names) > 1 and not capabilities_of(type(self)).multi_input:
+            shown = ", ".join(map(repr, names))
+            raise InputError(
+                f"{where}: {self.method_name} explains models of one input, got a model of "
+                f"{len(names)} inputs ({shown}); use a method that declares "
+                "Capabilities(multi_input=True), e.g. saliency or integrated_gradients"
+            )
+
     def check_data(self, sample_shape: Sequence[int | None] | None, where: str = "inputs") -> None:
         """Refuse samples of a data kind the method does not declare (an InputError saying
         what it explains). Wrappers override this to ask the method they wrap too."""
@@ -251,15 +325,31 @@ class Explainer(abc.ABC):
             kind: names the kernel in the cache ('gradients', 'path', 'cam', ...).
             build: compiles the kernel; usually returns a ``tf.function``'s concrete function
                 with a dynamic batch dimension, so every chunk size reuses it.
-            inputs: (n, ...) a chunk of inputs (its sample shape and dtype key the cache).
+            inputs: (n, ...) a chunk of inputs (its sample shape and dtype key the cache);
+                for several inputs, their tuple: ``build`` then gets a tuple of sample shapes
+                and a tuple of dtypes, and the operator it gets takes the tuple.
             targets: (n, K) its target weights.
         """
-        sample_shape, k = tuple(inputs.shape[1:]), int(targets.shape[-1])
+        flat = as_flat(inputs)
+        shapes = tuple(tuple(x.shape[1:]) for x in flat)
+        dtypes = tuple(x.dtype for x in flat)
+        k = int(targets.shape[-1])
+        operator = self.resolved_operator()
+        pack = self.pack_for_model
+
+        def flat_operator(model: Any, points: Any, weights: tf.Tensor) -> tf.Tensor:
+            return operator(model, pack(as_flat(points)), weights)
+
+        shape, dtype = (shapes[0], dtypes[0]) if len(flat) == 1 else (shapes, dtypes)
         return self.kernels.get(
-            (kind, sample_shape, inputs.dtype, k),
-            lambda: build(self.model, self.resolved_operator(), sample_shape, k, inputs.dtype),
+            (kind, shapes, dtypes, k, self._form_key()),
+            lambda: build(self.scored_model, flat_operator, shape, k, dtype),
             self.tracing_context,
         )
+
+    def _form_key(self) -> Any:
+        """What the model's call structure depends on beyond the model (subclassed models)."""
+        return None if model_call_structure(self.model) is not None else _FORM.get() or Form()
 
     def gradients(self, inputs: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Compiled gradients of the explained scores: ``(grads (n, ...), scores (n,))``."""
@@ -269,14 +359,24 @@ class Explainer(abc.ABC):
         """Compiled forward pass: the explained scores (n,)."""
         return self.compiled("forward", engine.forward_fn, inputs, targets)(inputs, targets)
 
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        """The model's outputs (N, K) for inputs (N, ...), ``batch_size`` rows at a time."""
-        return engine.predict_in_chunks(self.kernels, self.model, inputs, self.batch_size)
+    def predict(self, inputs: Any) -> np.ndarray:
+        """The model's (selected) outputs (N, K) for inputs (N, ...) (a tuple of arrays for a
+        model of several inputs), ``batch_size`` rows at a time."""
+        return engine.predict_in_chunks(
+            self.kernels,
+            self.scored_model,
+            as_flat(inputs),
+            self.batch_size,
+            pack=self.pack_for_model,
+            key=self._form_key(),
+        )
 
-    def num_outputs(self, inputs: np.ndarray) -> int:
+    def num_outputs(self, inputs: Any) -> int:
         """The number of model outputs K (declared, else read off one prediction)."""
-        declared = declared_num_outputs(self.model)
-        return declared if declared is not None else int(self.predict(inputs[:1]).shape[-1])
+        declared = declared_num_outputs(self.scored_model)
+        if declared is not None:
+            return declared
+        return int(self.predict([x[:1] for x in as_flat(inputs)]).shape[-1])
 
     def chunks(self, n: int) -> Iterator[slice]:
         """Slices of at most ``batch_size`` rows covering ``range(n)``."""
@@ -288,38 +388,59 @@ class Explainer(abc.ABC):
         """Explain the model's predictions on ``inputs``.
 
         Args:
-            inputs: (N, F) tabular, (N, T, C) sequences or (N, H, W, C) images, as a numpy
-                array, a ``tf.Tensor`` or a ``tf.data.Dataset`` of ``x`` or ``(x, y)``
-                (batched or not; a dataset's ``y`` is used as targets).
+            inputs: what the model's ``predict`` accepts: (N, F) tables, (N, T, C) sequences
+                or (N, H, W, C) images as a numpy array or ``tf.Tensor``; for a model of
+                several inputs a list / tuple of arrays in the model's input order or a dict
+                keyed by input name; or a ``tf.data.Dataset`` of ``x`` or ``(x, y)`` of
+                those (batched or not; a dataset's ``y`` is used as targets).
             targets: which output to explain per sample: None (the top-scoring output), one
                 int for all samples, ints of shape (N,), or a one-hot / weight matrix (N, K)
                 that weights the outputs.
 
         Returns:
-            An :class:`~xaikit.explanation.Explanation`.
+            An :class:`~xaikit.explanation.Explanation` whose attributions mirror the
+            structure of ``inputs`` (array, list or dict with the same keys).
 
         Raises:
             InputError: inputs or targets do not fit the model (the message says how).
         """
         operator = self.resolved_operator()
         label = self.operator if isinstance(self.operator, str) else None
-        call = prepare_call(self.model, inputs, targets, operator, self.predict, label)
-        x, weights = call.inputs, call.weights
-        self.check_data(x.shape[1:])
-        extras = dict(self.prepare(x, weights))
+        call = prepare_call(
+            self.model, inputs, targets, operator, self.predict, label, self.scored_model
+        )
+        token = _FORM.set(call.form)
+        try:
+            return self._explain(call)
+        finally:
+            _FORM.reset(token)
+
+    def _explain(self, call: Any) -> Explanation:
+        flat, weights = call.flat, call.weights
+        self.check_input_count(call.names)
+        for x, name in zip(flat, call.names, strict=True):
+            if not np.issubdtype(x.dtype, np.integer):
+                self.check_data(x.shape[1:], "inputs" if len(flat) == 1 else name)
+        n = len(flat[0])
+        extras = dict(self.prepare(_unflat(flat), weights))
         for key, value in extras.items():
-            if np.shape(value)[:1] != (len(x),):
-                raise TypeError(
-                    f"{type(self).__name__}.prepare() must return arrays with {len(x)} rows, "
-                    f"got {key!r} of shape {np.shape(value)}"
-                )
-        attributions, scores, base_scores = self._run(x, weights, extras)
+            for part in tf.nest.flatten(value):
+                if np.shape(part)[:1] != (n,):
+                    raise TypeError(
+                        f"{type(self).__name__}.prepare() must return arrays with {n} rows, "
+                        f"got {key!r} of shape {np.shape(part)}"
+                    )
+        attributions, scores, base_scores, mirrored = self._run(flat, weights, extras)
         delta = None
+        dtype = next((x.dtype for x in flat if np.issubdtype(x.dtype, np.floating)), np.float32)
         if base_scores is not None:
-            totals = attributions.reshape(len(x), -1).sum(axis=1, dtype=np.float64)
-            delta = (totals - (scores.astype(np.float64) - base_scores)).astype(x.dtype)
+            totals = sum(a.reshape(n, -1).sum(axis=1, dtype=np.float64) for a in attributions)
+            delta = (totals - (scores.astype(np.float64) - base_scores)).astype(dtype)
+        reducer = self.resolved_reducer()
+        reduced = [apply_reducer(reducer, a) for a in attributions]
+        packed = call.form.pack(reduced) if mirrored else reduced[0]
         return Explanation(
-            attributions=apply_reducer(self.resolved_reducer(), attributions),
+            attributions=packed,
             targets=call.targets,
             scores=scores,
             method=self.method_name,
@@ -351,44 +472,88 @@ class Explainer(abc.ABC):
         result = self.explain_batch(inputs, targets, **extras)
         if not isinstance(result, BatchResult):
             result = BatchResult(result)
-        got = tf.convert_to_tensor(result.attributions)
-        if tuple(got.shape) != tuple(inputs.shape):
-            raise TypeError(
-                f"{type(self).__name__}.explain_batch() must return attributions of the "
-                f"inputs' shape {tuple(inputs.shape)}, got {tuple(got.shape)}"
-            )
+        got = self._checked_attributions(inputs, result.attributions)
         scores = result.scores
         if scores is None and need_scores:
             scores = self.scores(inputs, targets)
         return BatchResult(got, scores, result.baseline_scores)
 
+    def _checked_attributions(self, inputs: Any, attributions: Any) -> Any:
+        """The attributions as tensors, after checking their form against the inputs'."""
+        flat_in = as_flat(inputs)
+        if isinstance(attributions, (tuple, list)):
+            got = tuple(tf.convert_to_tensor(a) for a in attributions)
+        else:
+            got = tf.convert_to_tensor(attributions)
+        flat_got = as_flat(got)
+        n = int(flat_in[0].shape[0])
+        name = type(self).__name__
+        if self.attributes_inputs():
+            expected = [tuple(x.shape) for x in flat_in]
+            shapes = [tuple(a.shape) for a in flat_got]
+            if shapes != expected or isinstance(got, tuple) != isinstance(inputs, tuple):
+                want = expected[0] if len(expected) == 1 else tuple(expected)
+                have = shapes[0] if not isinstance(got, tuple) else tuple(shapes)
+                raise TypeError(
+                    f"{name}.explain_batch() must return attributions of the inputs' shape "
+                    f"{want}, got {have}"
+                )
+        elif any(a.shape.rank == 0 or int(a.shape[0]) != n for a in flat_got):
+            raise TypeError(
+                f"{name}.explain_batch() must return attributions with {n} rows, got shapes "
+                f"{[tuple(a.shape) for a in flat_got]}"
+            )
+        return got
+
     def _batch_on_replicas(
-        self, inputs: tf.Tensor, targets: tf.Tensor, extras: Mapping[str, tf.Tensor]
+        self, inputs: Any, targets: tf.Tensor, extras: Mapping[str, Any]
     ) -> BatchResult:
-        """:meth:`_batch` with the chunk's samples split over the strategy's replicas."""
+        """:meth:`run_batch` with the chunk's samples split over the strategy's replicas."""
         names = list(extras)
+        flat_in = as_flat(inputs)
+        flat_extras = [tf.nest.flatten(extras[k]) for k in names]
         has_base: list[bool] = []
+        shape: list[bool] = []
 
-        def replica(x: tf.Tensor, t: tf.Tensor, *values: tf.Tensor) -> tuple:
-            result = self.run_batch(x, t, dict(zip(names, values, strict=True)))
+        def replica(*tensors: tf.Tensor) -> tuple:
+            x = _unflat(list(tensors[: len(flat_in)])) if isinstance(inputs, tuple) else tensors[0]
+            t = tensors[len(flat_in)]
+            rest = list(tensors[len(flat_in) + 1 :])
+            values = {}
+            for k, parts in zip(names, flat_extras, strict=True):
+                values[k] = tf.nest.pack_sequence_as(extras[k], rest[: len(parts)])
+                rest = rest[len(parts) :]
+            result = self.run_batch(x, t, values)
             has_base.append(result.baseline_scores is not None)
+            shape.append(isinstance(result.attributions, tuple))
             base = result.baseline_scores
-            return result.attributions, result.scores, base if base is not None else result.scores
+            base = base if base is not None else result.scores
+            return (*as_flat(result.attributions), result.scores, base)
 
-        attributions, scores, base = engine.run_on_replicas(
-            self.strategy, replica, inputs, targets, *extras.values()
-        )
-        return BatchResult(attributions, scores, base if all(has_base) else None)
+        tensors = [*flat_in, targets, *(p for parts in flat_extras for p in parts)]
+        outputs = engine.run_on_replicas(self.strategy, replica, *tensors)
+        attributions = outputs[:-2]
+        attributions = tuple(attributions) if shape[0] else attributions[0]
+        base = outputs[-1] if all(has_base) else None
+        return BatchResult(attributions, outputs[-2], base)
 
     def _run(
-        self, x: np.ndarray, weights: np.ndarray, extras: Mapping[str, np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        attributions, scores, base_scores = [], [], []
+        self, flat: list[np.ndarray], weights: np.ndarray, extras: Mapping[str, Any]
+    ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None, bool]:
+        """Every chunk through the method: (flat attributions, scores, base scores, whether
+        the attributions mirror the inputs)."""
+        dtype = next((x.dtype for x in flat if np.issubdtype(x.dtype, np.floating)), np.float32)
+        attributions: list[list[tf.Tensor]] = []
+        scores, base_scores, mirrored = [], [], True
         start, runner = 0, self  # runner: self, or a copy with a smaller batch_size after OOM
-        while start < len(x):
-            rows = slice(start, min(start + runner.batch_size, len(x)))
-            inputs, targets = tf.constant(x[rows]), tf.constant(weights[rows])
-            batch_extras = {k: _extra_tensor(v[rows], x.dtype) for k, v in extras.items()}
+        while start < len(flat[0]):
+            rows = slice(start, min(start + runner.batch_size, len(flat[0])))
+            inputs = _unflat([tf.constant(x[rows]) for x in flat])
+            targets = tf.constant(weights[rows])
+            batch_extras = {
+                k: tf.nest.map_structure(lambda a, r=rows: _extra_tensor(a[r], dtype), v)
+                for k, v in extras.items()
+            }
             try:
                 if runner.strategy is None:
                     result = runner.run_batch(inputs, targets, batch_extras)
@@ -404,7 +569,9 @@ class Explainer(abc.ABC):
             except Exception as error:
                 raise _in_rows(self, error, rows) from error
             start = rows.stop
-            attributions.append(result.attributions)
+            got = as_flat(result.attributions)
+            mirrored = isinstance(result.attributions, tuple) or len(flat) == 1
+            attributions.append(got)
             scores.append(result.scores)
             base_scores.append(result.baseline_scores)
         if runner is not self:
@@ -416,7 +583,11 @@ class Explainer(abc.ABC):
             )
         has_base = all(b is not None for b in base_scores)
         return (
-            tf.concat(attributions, axis=0).numpy().astype(x.dtype, copy=False),
+            [
+                tf.concat(list(parts), axis=0).numpy().astype(dtype, copy=False)
+                for parts in zip(*attributions, strict=True)
+            ],
             tf.concat(scores, axis=0).numpy(),
             tf.concat(base_scores, axis=0).numpy().astype(np.float64) if has_base else None,
+            mirrored,
         )

@@ -16,10 +16,13 @@ import tensorflow as tf
 
 from .errors import InputError
 from .model import model_input_shape
+from .structure import Form, InputSpec, flatten_structure
 
 __all__ = [
     "to_array",
     "coerce_inputs",
+    "coerce_structured",
+    "check_structured",
     "merge_targets",
     "check_inputs",
     "cast_inputs",
@@ -47,59 +50,130 @@ def to_array(value: Any, name: str) -> np.ndarray:
     return array
 
 
-def _from_dataset(
-    dataset: tf.data.Dataset, sample_rank: int | None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    spec = dataset.element_spec
-    if isinstance(spec, tuple):
+def _unpack_spec(spec: Any) -> tuple[Any, bool]:
+    """A dataset element's ``x`` part and whether it also yields ``y`` (Keras's rule: a tuple
+    or list is ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``; anything else is ``x``)."""
+    if isinstance(spec, (tuple, list)):
         if not 1 <= len(spec) <= 3:
             raise InputError(
                 f"inputs: expected a dataset of x or (x, y), got elements of {len(spec)} parts"
             )
-        x_spec, has_y = spec[0], len(spec) > 1
-    elif isinstance(spec, tf.TensorSpec):
-        x_spec, has_y = spec, False
-    else:
-        raise InputError(f"inputs: expected a dataset of x or (x, y) tensors, got elements {spec}")
+        return spec[0], len(spec) > 1
+    if isinstance(spec, (tf.TensorSpec, dict)):
+        return spec, False
+    raise InputError(f"inputs: expected a dataset of x or (x, y) tensors, got elements {spec}")
+
+
+def _from_dataset(dataset: tf.data.Dataset, sample_rank: int | None) -> tuple[Any, Any]:
+    """The dataset's ``x`` structure with every part concatenated (N, ...), and its ``y``."""
+    x_spec, has_y = _unpack_spec(dataset.element_spec)
     if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
         raise InputError(
             "inputs: expected a finite dataset, got an infinite one (remove .repeat() or "
             "add .take(n))"
         )
-    rank = x_spec.shape.rank
+    first = tf.nest.flatten(x_spec)[0]
+    rank = first.shape.rank
     if sample_rank is not None:
         if rank is not None and rank not in (sample_rank, sample_rank + 1):
             raise InputError(
                 f"inputs: the model expects samples of rank {sample_rank}, so a dataset of "
                 f"x with element shape (N, ...) of rank {sample_rank + 1} (batched) or "
-                f"{sample_rank} (unbatched), got element shape {tuple(x_spec.shape)}"
+                f"{sample_rank} (unbatched), got element shape {tuple(first.shape)}"
             )
         batched = rank == sample_rank + 1
     else:
-        batched = (
-            x_spec.shape.rank is not None and x_spec.shape.rank >= 2 and (x_spec.shape[0] is None)
-        )
-    xs: list[np.ndarray] = []
+        batched = rank is not None and rank >= 2 and first.shape[0] is None
+    xs: list[list[np.ndarray]] = []
     ys: list[np.ndarray] = []
     for element in dataset.as_numpy_iterator():
-        x = element[0] if isinstance(element, tuple) else element
-        xs.append(x if batched else x[None])
+        x = element[0] if isinstance(element, (tuple, list)) else element
+        xs.append([part if batched else part[None] for part in tf.nest.flatten(x)])
         if has_y:
             y = np.asarray(element[1])
             ys.append(y if batched else y[None])
     if not xs:
         raise InputError("inputs: expected at least one sample, got an empty dataset")
-    x_all = np.concatenate(xs)
+    parts = [np.concatenate(column) for column in zip(*xs, strict=True)]
+    x_all = tf.nest.pack_sequence_as(x_spec, parts)
+    if isinstance(x_spec, (tf.TensorSpec,)):
+        x_all = parts[0]
     y_all = np.concatenate(ys) if has_y else None
     return x_all, y_all
 
 
 def coerce_inputs(inputs: Any, model: Any) -> tuple[np.ndarray, np.ndarray | None]:
-    """Inputs as one numpy array (N, ...), plus the dataset's ``y`` when it yields (x, y)."""
+    """Inputs of a one-input model as one numpy array (N, ...), plus a dataset's ``y``."""
     shape = model_input_shape(model)
     if isinstance(inputs, tf.data.Dataset):
         return _from_dataset(inputs, None if shape is None else len(shape))
     return to_array(inputs, "inputs"), None
+
+
+def coerce_structured(
+    inputs: Any, specs: tuple[InputSpec, ...] | None
+) -> tuple[list[np.ndarray], Form, np.ndarray | None]:
+    """Inputs as flat arrays in the model's input order, their form, and a dataset's ``y``.
+
+    Raises:
+        InputError: a structure the model does not take (names, count), or a part that is
+            not an array.
+    """
+    dataset_y = None
+    if isinstance(inputs, tf.data.Dataset):
+        rank = None if not specs or specs[0].shape is None else len(specs[0].shape)
+        inputs, dataset_y = _from_dataset(inputs, rank)
+    flat, form = flatten_structure(inputs, specs)
+    names = _part_names(specs, form, len(flat))
+    return [to_array(part, name) for part, name in zip(flat, names, strict=True)], form, dataset_y
+
+
+def _part_names(specs: tuple[InputSpec, ...] | None, form: Form, count: int) -> list[str]:
+    """How each flat input is named in messages: 'inputs' alone, else inputs['name']."""
+    if count == 1:
+        return ["inputs"]
+    if specs is not None:
+        return [f"inputs[{spec.name!r}]" for spec in specs]
+    if form.kind == "dict":
+        return [f"inputs[{key!r}]" for key in form.keys]
+    return [f"inputs[{i}]" for i in range(count)]
+
+
+def check_structured(
+    flat: list[np.ndarray],
+    specs: tuple[InputSpec, ...] | None,
+    form: Form,
+    float_dtype: np.dtype,
+) -> list[np.ndarray]:
+    """Check each flat input against the model and cast it: floats to ``float_dtype``,
+    inputs the model declares integer (token or category ids) to that integer dtype.
+
+    Raises:
+        InputError: a part fails :func:`check_inputs`, the parts disagree on N, or an
+            integer input holds fractional values.
+    """
+    names = _part_names(specs, form, len(flat))
+    out = []
+    for i, (x, name) in enumerate(zip(flat, names, strict=True)):
+        spec = specs[i] if specs is not None else None
+        x = check_inputs(x, spec.shape if spec is not None else None, name)
+        if spec is not None and spec.integer:
+            if np.issubdtype(x.dtype, np.floating) and np.any(x != np.round(x)):
+                raise InputError(
+                    f"{name}: the model takes integer ids ({spec.dtype}) here, got "
+                    f"fractional values of dtype {x.dtype}"
+                )
+            x = x.astype(spec.dtype, copy=False)
+        else:
+            x = cast_inputs(x, float_dtype, name)
+        out.append(x)
+    counts = {len(x) for x in out}
+    if len(counts) > 1:
+        shown = ", ".join(f"{name}: {len(x)}" for name, x in zip(names, out, strict=True))
+        raise InputError(
+            f"inputs: expected the same number of samples N in every input, got {shown}"
+        )
+    return out
 
 
 def merge_targets(targets: Any, dataset_targets: np.ndarray | None) -> Any:
@@ -118,8 +192,13 @@ def merge_targets(targets: Any, dataset_targets: np.ndarray | None) -> Any:
     return dataset_targets
 
 
-def check_inputs(x: np.ndarray, model: Any) -> np.ndarray:
-    """Validate inputs against the model and return them as a float array.
+def check_inputs(x: np.ndarray, model: Any, name: str = "inputs") -> np.ndarray:
+    """Validate inputs against the model (or one sample's expected shape) and return them.
+
+    Args:
+        x: the array (N, ...).
+        model: a model of one input, or the expected sample shape itself (None: unknown).
+        name: how to name the argument in messages.
 
     Raises:
         InputError: empty inputs, non-numeric values, NaN or inf, or a shape the model does
@@ -128,12 +207,15 @@ def check_inputs(x: np.ndarray, model: Any) -> np.ndarray:
     if x.dtype == object or not (
         np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.bool_)
     ):
-        raise InputError(f"inputs: expected numbers, got an array of dtype {x.dtype}")
+        raise InputError(f"{name}: expected numbers, got an array of dtype {x.dtype}")
     if x.ndim == 0:
-        raise InputError("inputs: expected a batch of shape (N, ...), got a scalar")
+        raise InputError(f"{name}: expected a batch of shape (N, ...), got a scalar")
     if x.shape[0] == 0 or x.size == 0:
-        raise InputError(f"inputs: expected at least one sample, got shape {x.shape}")
-    expected = model_input_shape(model)
+        raise InputError(f"{name}: expected at least one sample, got shape {x.shape}")
+    if model is None or isinstance(model, tuple):
+        expected = model
+    else:
+        expected = model_input_shape(model)
     if expected is not None:
         full = (None, *expected)
         rank_ok = x.ndim == len(full)
@@ -145,11 +227,11 @@ def check_inputs(x: np.ndarray, model: Any) -> np.ndarray:
                 e is None or e == d for e, d in zip(expected, x.shape, strict=True)
             ):
                 hint = "; for a single sample, add a batch axis (x[None])"
-            raise InputError(f"inputs: the model expects shape {shown}, got shape {x.shape}{hint}")
+            raise InputError(f"{name}: the model expects shape {shown}, got shape {x.shape}{hint}")
     if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
         bad = np.argwhere(~np.isfinite(x).reshape(x.shape[0], -1).all(axis=1)).ravel()
         raise InputError(
-            f"inputs: expected finite values, got NaN or inf in sample(s) {bad[:10].tolist()}"
+            f"{name}: expected finite values, got NaN or inf in sample(s) {bad[:10].tolist()}"
         )
     return x
 

@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from ._activations import swap_activations
 from .errors import InputError
-from .model import model_outputs
+from .model import OutputView, model_outputs
 
 __all__ = [
     "Operator",
@@ -85,7 +85,7 @@ def _output_layer(model: Any) -> keras.layers.Layer:
     guessing could bypass the wrong activation: such a model is refused.
     """
     layer = model
-    while isinstance(layer, keras.Model):
+    while isinstance(layer, (keras.Model, OutputView)):
         outputs = getattr(layer, "outputs", None)
         history = getattr(outputs[0], "_keras_history", None) if outputs else None
         if history is None:
@@ -156,14 +156,15 @@ def checked(operator: Operator) -> Operator:
         scores = operator(model, inputs, targets)
         shape = getattr(scores, "shape", None)
         rank = None if shape is None else len(shape) if isinstance(shape, tuple) else shape.rank
-        n, got = inputs.shape[0], None if shape is None else shape[0] if rank else None
+        first = tf.nest.flatten(inputs)[0]
+        n, got = first.shape[0], None if shape is None else shape[0] if rank else None
         if shape is None or rank not in (1, None) or (n is not None and got not in (n, None)):
             name = getattr(operator, "__name__", type(operator).__name__)
             found = type(scores).__name__ if shape is None else f"shape {tuple(shape)}"
             raise InputError(
                 f"operator: {name!r} must return one score per sample, a tensor of shape "
                 f"({n if n is not None else 'n'},), got {found} for inputs of shape "
-                f"{tuple(inputs.shape)}"
+                f"{tuple(first.shape)}"
             )
         return scores
 

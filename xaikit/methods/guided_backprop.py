@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from .._activations import iter_layers, swap_activations
 from ..errors import NoGuidableActivationError
-from ..explainer import BatchResult, Explainer
+from ..explainer import BatchResult, as_flat
+from .gradient import GradientMethod
 
 __all__ = ["GuidedBackprop", "guided", "count_guidable"]
 
@@ -85,7 +86,7 @@ def _check_guidable(instance: Any, attribute: attrs.Attribute, model: Any) -> No
 
 
 @attrs.frozen(kw_only=True)
-class GuidedBackprop(Explainer):
+class GuidedBackprop(GradientMethod):
     """Guided backpropagation (Springenberg et al., 2015).
 
     The gradient of the explained score where, at every ReLU-family activation (ReLU, ReLU6,
@@ -102,6 +103,7 @@ class GuidedBackprop(Explainer):
 
     def __attrs_post_init__(self) -> None:
         _check_guidable(self, attrs.fields(type(self)).model, self.model)
+        super().__attrs_post_init__()
 
     @contextlib.contextmanager
     def tracing_context(self) -> Iterator[None]:
@@ -111,5 +113,5 @@ class GuidedBackprop(Explainer):
             yield
 
     def explain_batch(self, inputs: tf.Tensor, targets: tf.Tensor) -> BatchResult:
-        grads, scores = self.gradients(inputs, targets)
-        return BatchResult(grads, scores=scores)
+        grads, scores = self.point_gradients(inputs, targets)
+        return BatchResult(self.pack_slots(grads, len(as_flat(inputs))), scores=scores)

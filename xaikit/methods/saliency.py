@@ -5,14 +5,15 @@ from __future__ import annotations
 import attrs
 import tensorflow as tf
 
-from ..explainer import BatchResult, Explainer, reducer_field
+from ..explainer import BatchResult, as_flat, reducer_field
 from ..validators import boolean
+from .gradient import GradientMethod
 
 __all__ = ["Saliency"]
 
 
 @attrs.frozen(kw_only=True)
-class Saliency(Explainer):
+class Saliency(GradientMethod):
     """Vanilla gradients (Simonyan et al., 2014).
 
     Attributions are ``|d score / d x|`` reduced by their largest channel, the classic
@@ -22,6 +23,9 @@ class Saliency(Explainer):
     Args:
         absolute: take the absolute value of the gradients (default True).
         reducer: channel reducer, default 'max'.
+        layer: attribute to a layer's output instead of the inputs (a name or path), or
+            some inputs at their layer ({input name: layer name}); see
+            :class:`~xaikit.methods.gradient.GradientMethod`.
     """
 
     name = "saliency"
@@ -30,5 +34,6 @@ class Saliency(Explainer):
     absolute: bool = attrs.field(default=True, validator=boolean)
 
     def explain_batch(self, inputs: tf.Tensor, targets: tf.Tensor) -> BatchResult:
-        grads, scores = self.gradients(inputs, targets)
-        return BatchResult(tf.abs(grads) if self.absolute else grads, scores=scores)
+        grads, scores = self.point_gradients(inputs, targets)
+        grads = [tf.abs(g) if self.absolute else g for g in grads]
+        return BatchResult(self.pack_slots(grads, len(as_flat(inputs))), scores=scores)

@@ -29,6 +29,7 @@ from typing import Any
 import keras
 
 from xaikit.errors import InputError
+from xaikit.layers import resolve_layer
 
 __all__ = ["leaf_layers", "output_rank", "find_layer", "record_outputs"]
 
@@ -48,12 +49,6 @@ def leaf_layers(model: Any) -> Iterator[Any]:
             yield layer
 
 
-def _all_layers(model: Any) -> Iterator[Any]:
-    for layer in _children(model):
-        yield layer
-        yield from _all_layers(layer)
-
-
 def output_rank(layer: Any) -> int | None:
     """Rank of the layer's symbolic output (with the batch axis), None if unknown."""
     try:
@@ -69,25 +64,16 @@ def find_layer(model: Any, name: str | None = None) -> Any:
 
     Args:
         model: a Keras model (nested models are searched too).
-        name: the layer's name; None picks the last layer (in graph order, inside nested
-            models too) whose output is 4-D, (N, h, w, channels).
+        name: the layer's name or its path through nested models (``"backbone/conv5"``),
+            resolved by :func:`xaikit.layers.resolve_layer`; None picks the last layer (in
+            graph order, inside nested models too) whose output is 4-D, (N, h, w, channels).
 
     Raises:
-        InputError: no such layer, several layers with that name, or no 4-D output found.
+        InputError: no such layer (close names listed), several layers with that name, or
+            no 4-D output found.
     """
     if name is not None:
-        found = [layer for layer in _all_layers(model) if layer.name == name]
-        if len(found) == 1:
-            return found[0]
-        if found:
-            raise InputError(
-                f"layer: {len(found)} layers of the model are named {name!r}; rename one"
-            )
-        candidates = [layer.name for layer in leaf_layers(model) if output_rank(layer) == 4]
-        raise InputError(
-            f"layer: the model has no layer named {name!r}; layers with a 4-D output: "
-            f"{', '.join(candidates) or '(none)'}"
-        )
+        return resolve_layer(model, name)  # xaikit's one resolver: names and nested paths
     candidates = [layer for layer in leaf_layers(model) if output_rank(layer) == 4]
     if not candidates:
         raise InputError(

@@ -20,6 +20,7 @@ import tensorflow as tf
 import xaikit
 from xaikit import Capabilities, Explainer
 from xaikit.errors import InputError
+from xaikit.explainer import as_flat
 from xaikit.validators import non_negative, positive_int, seed
 
 from .noise import draw_seeds, noise_scale, standard_normal
@@ -118,6 +119,7 @@ class NoiseWrapper(Explainer):
     model: Any = attrs.field(init=False, default=_inherited("model"), repr=False)
     batch_size: int = attrs.field(default=_inherited("batch_size"), validator=positive_int)
     operator: Any = attrs.field(default=_inherited("operator"))
+    output: Any = attrs.field(default=_inherited("output"))
     reducer: Any = attrs.field(default=_inherited("reducer"))
     n_samples: int = attrs.field(default=50, validator=positive_int)
     noise: float = attrs.field(default=0.15, validator=non_negative)
@@ -137,6 +139,14 @@ class NoiseWrapper(Explainer):
         """The wrapper explains whatever kinds of data its wrapped method explains."""
         self.method.check_data(sample_shape, where)
 
+    def check_input_count(self, names: Sequence[str], where: str = "inputs") -> None:
+        """Several inputs where the wrapped method explains several inputs."""
+        self.method.check_input_count(names, where)
+
+    def attributes_inputs(self) -> bool:
+        """Attributions of the inputs' shapes unless the wrapped method attributes layers."""
+        return self.method.attributes_inputs()
+
     @abc.abstractmethod
     def statistic(self, mean: tf.Tensor, variance: tf.Tensor) -> tf.Tensor:
         """The attributions from the per-element mean and (population) variance over draws."""
@@ -146,34 +156,56 @@ class NoiseWrapper(Explainer):
         """Per-sample noise seeds (N, 2), plus the wrapped method's own prepared arrays."""
         prepared = self.inner.prepare(inputs, targets)
         return {
-            "noise_seeds": draw_seeds(len(inputs), self.seed),
+            "noise_seeds": draw_seeds(len(as_flat(inputs)[0]), self.seed),
             **{_INNER + key: value for key, value in prepared.items()},
         }
 
     def explain_batch(
-        self, inputs: tf.Tensor, targets: tf.Tensor, noise_seeds: tf.Tensor, **extras: tf.Tensor
-    ) -> tf.Tensor:
-        """The statistic over ``n_samples`` noisy copies of each of the n inputs (n, ...)."""
-        n = int(inputs.shape[0])
-        sample_shape = tuple(int(d) for d in inputs.shape[1:])
+        self, inputs: Any, targets: tf.Tensor, noise_seeds: tf.Tensor, **extras: Any
+    ) -> Any:
+        """The statistic over ``n_samples`` noisy copies of each of the n inputs (n, ...).
+
+        With several inputs (a tuple), each float input gets its own noise (draw streams
+        offset per input); integer inputs (ids) are copied unchanged.
+        """
+        flat = as_flat(inputs)
+        n = int(flat[0].shape[0])
         inner_extras = {key[len(_INNER) :]: value for key, value in extras.items()}
-        scale = tf.reshape(noise_scale(inputs, self.noise), [-1] + [1] * len(sample_shape))
         per_call = max(1, self.batch_size // n)  # draws per call: at most batch_size rows
-        moments = _Moments()
+        moments: list[_Moments] = []
         for first in range(0, self.n_samples, per_call):
             m = min(per_call, self.n_samples - first)
-            draws = np.repeat(np.arange(first, first + m, dtype=np.int32), n)  # draw-major
-            noise = standard_normal(tf.tile(noise_seeds, [m, 1]), draws, sample_shape)
-            noisy = _tile(inputs, m) + _tile(scale, m) * tf.cast(noise, inputs.dtype)
+            noisy = [self._noisy(x, i, noise_seeds, first, m) for i, x in enumerate(flat)]
             result = self.inner.run_batch(
-                noisy,
+                noisy[0] if len(noisy) == 1 else tuple(noisy),
                 _tile(targets, m),
-                {k: _tile(v, m) for k, v in inner_extras.items()},
+                {k: _tile_all(v, m) for k, v in inner_extras.items()},
                 need_scores=False,
             )
-            block = result.attributions
-            moments = moments.merge(tf.reshape(block, (m, n, *sample_shape)))
-        return self.statistic(moments.mean, moments.m2 / moments.count)
+            blocks = as_flat(result.attributions)
+            moments = moments or [_Moments() for _ in blocks]
+            moments = [
+                mo.merge(tf.reshape(b, (m, n, *b.shape[1:])))
+                for mo, b in zip(moments, blocks, strict=True)
+            ]
+        out = [self.statistic(mo.mean, mo.m2 / mo.count) for mo in moments]
+        return out[0] if not isinstance(result.attributions, tuple) else tuple(out)
+
+    def _noisy(self, x: tf.Tensor, index: int, seeds: tf.Tensor, first: int, m: int) -> tf.Tensor:
+        """Draws ``first .. first + m`` of input ``index`` (m * n, ...), draw-major."""
+        if not x.dtype.is_floating:
+            return _tile(x, m)
+        n, sample_shape = int(x.shape[0]), tuple(int(d) for d in x.shape[1:])
+        offset = index * self.n_samples  # one stream of draws per input
+        draws = np.repeat(np.arange(first, first + m, dtype=np.int32) + offset, n)
+        noise = standard_normal(tf.tile(seeds, [m, 1]), draws, sample_shape)
+        scale = tf.reshape(noise_scale(x, self.noise), [-1] + [1] * len(sample_shape))
+        return _tile(x, m) + _tile(scale, m) * tf.cast(noise, x.dtype)
+
+
+def _tile_all(value: Any, times: int) -> Any:
+    """:func:`_tile` on every tensor of a structure (a method's per-input extras)."""
+    return tf.nest.map_structure(lambda tensor: _tile(tensor, times), value)
 
 
 def _tile(tensor: tf.Tensor, times: int) -> tf.Tensor:
