@@ -173,3 +173,21 @@ def test_single_input_models_keep_their_form(pair):
     assert isinstance(plain.attributions, np.ndarray)
     assert isinstance(listed.attributions, list) and len(listed.attributions) == 1
     np.testing.assert_allclose(listed.attributions[0], plain.attributions)
+
+
+def test_noise_wrappers_explain_several_inputs_and_layers(pair):
+    pytest.importorskip("xaikit_noise")
+    from xaikit_noise import SmoothGrad
+
+    a, b = pair
+    model = two_input()
+    ig = xaikit.IntegratedGradients(model, steps=8)
+    plain = ig.explain([a, b], 1)
+    smooth = SmoothGrad(ig, n_samples=2, noise=0.0, seed=0).explain([a, b], 1)
+    for got, want in zip(smooth.attributions, plain.attributions, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    noisy = SmoothGrad(xaikit.Saliency(model), n_samples=4, seed=0).explain([a, b], 1)
+    assert [x.shape for x in noisy.attributions] == [(3, 4), (3, 5)]
+    ids = np.ones((2, LENGTH), "int32")
+    tokens = SmoothGrad(xaikit.Saliency(token_model(), layer="embedding"), n_samples=2, seed=0)
+    assert tokens.explain(ids, 0).attributions.shape == (2, LENGTH)

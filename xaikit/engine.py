@@ -47,7 +47,7 @@ def _input_spec(sample_shape: Sequence[Any], dtype: Any) -> Any:
 def _float(dtype: Any) -> tf.DType:
     """The float dtype of (possibly several) input dtypes: the targets' and scores' dtype."""
     if not isinstance(dtype, tuple):
-        return dtype
+        return dtype if tf.as_dtype(dtype).is_floating else tf.float32
     floats = [tf.as_dtype(d) for d in dtype if tf.as_dtype(d).is_floating]
     return floats[0] if floats else tf.float32
 
