@@ -6,6 +6,7 @@ survives running out of memory by halving the explainer's ``batch_size``.
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -13,6 +14,7 @@ import attrs
 import numpy as np
 import tensorflow as tf
 
+from ..errors import ChunkSizeWarning
 from ._model import declared_num_outputs, model_dtype
 
 __all__ = ["OutOfMemoryWarning", "Predictor", "shard_arrays", "explain_rows"]
@@ -104,10 +106,33 @@ def shard_arrays(
     return arrays
 
 
+def _smaller_chunks(caught: list[warnings.WarningMessage], batch_size: int) -> int | None:
+    """The chunk size ``explain`` fell back to, from its ChunkSizeWarning; None if none.
+
+    Other warnings caught meanwhile are issued again, unchanged.
+    """
+    smaller = None
+    for warning in caught:
+        if not issubclass(warning.category, ChunkSizeWarning):
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+            continue
+        found = re.search(r"with (\d+) rows per chunk", str(warning.message))
+        size = int(found.group(1)) if found else max(1, batch_size // 2)
+        smaller = size if smaller is None else min(smaller, size)
+    return smaller
+
+
 def explain_rows(
     explainer: Any, x: np.ndarray, targets: Any, predictor: Predictor | None = None
 ) -> tuple[dict[str, np.ndarray], Any]:
-    """:func:`shard_arrays`, retried with half the ``batch_size`` while memory runs out.
+    """:func:`shard_arrays`, with a smaller ``batch_size`` from then on if memory ran out.
+
+    ``explain`` itself retries a chunk that runs out of memory at half its size (and says so
+    with a :class:`~xaikit.errors.ChunkSizeWarning` on every call); here the smaller size is
+    kept for the rest of the run, and a shard that still fails (a method that does not
+    retry, or the predictions) is computed again with half the ``batch_size``.
 
     Returns:
         ``(arrays, explainer)``: the shard's arrays and the explainer to use from now on
@@ -120,7 +145,12 @@ def explain_rows(
     first = explainer.batch_size
     while True:
         try:
-            arrays = shard_arrays(explainer, x, targets, predictor)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                arrays = shard_arrays(explainer, x, targets, predictor)
+            smaller = _smaller_chunks(caught, explainer.batch_size)
+            if smaller is not None and smaller < explainer.batch_size:
+                explainer = attrs.evolve(explainer, batch_size=smaller)
             break
         except tf.errors.ResourceExhaustedError:
             if explainer.batch_size <= 1:
