@@ -74,7 +74,7 @@ class GradCAM(Explainer):
     capabilities = Capabilities(data=("image",))
 
     #: Channel weights (n, K) from (activations, gradients), both (n, h, w, K).
-    weights: ClassVar[Callable[[tf.Tensor, tf.Tensor], tf.Tensor]] = staticmethod(gradcam_weights)
+    weights: ClassVar[Callable[..., tf.Tensor]] = staticmethod(gradcam_weights)
 
     reducer: Any = attrs.field(default="mean")
     layer: str | None = attrs.field(default=None, validator=_check_layer_name)

@@ -85,7 +85,7 @@ class _Moments:
         return _Moments(total, mean, m2)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen  # method positional, every other field keyword-only
 class NoiseWrapper(Explainer):
     """Base of the noise wrappers: explains noisy copies with a wrapped method (abstract).
 
@@ -115,15 +115,17 @@ class NoiseWrapper(Explainer):
     name: ClassVar[str | None] = None
     capabilities: ClassVar[Capabilities] = Capabilities(seed="seed")
 
-    method: Explainer = attrs.field(kw_only=False, converter=_as_method, validator=_check_method)
+    method: Explainer = attrs.field(converter=_as_method, validator=_check_method)
     model: Any = attrs.field(init=False, default=_inherited("model"), repr=False)
-    batch_size: int = attrs.field(default=_inherited("batch_size"), validator=positive_int)
-    operator: Any = attrs.field(default=_inherited("operator"))
-    output: Any = attrs.field(default=_inherited("output"))
-    reducer: Any = attrs.field(default=_inherited("reducer"))
-    n_samples: int = attrs.field(default=50, validator=positive_int)
-    noise: float = attrs.field(default=0.15, validator=non_negative)
-    seed: int | None = attrs.field(default=None, validator=seed)
+    batch_size: int = attrs.field(
+        default=_inherited("batch_size"), validator=positive_int, kw_only=True
+    )
+    operator: Any = attrs.field(default=_inherited("operator"), kw_only=True)
+    output: Any = attrs.field(default=_inherited("output"), kw_only=True)
+    reducer: Any = attrs.field(default=_inherited("reducer"), kw_only=True)
+    n_samples: int = attrs.field(default=50, validator=positive_int, kw_only=True)
+    noise: float = attrs.field(default=0.15, validator=non_negative, kw_only=True)
+    seed: int | None = attrs.field(default=None, validator=seed, kw_only=True)
     #: The wrapped method, re-targeted to the wrapper's operator: what explains each copy.
     inner: Explainer = attrs.field(
         init=False,
