@@ -106,8 +106,9 @@ def stable(value: Any, max_array: int = 64) -> Any:
 
 
 def method_name(explainer: Any) -> str:
-    """The explainer's registered name (its class name when it has none)."""
-    return vars(type(explainer)).get("name") or type(explainer).__name__
+    """The name the explainer records in its explanations (its class name when it has none)."""
+    name = getattr(explainer, "method_name", None)
+    return str(name) if name else vars(type(explainer)).get("name") or type(explainer).__name__
 
 
 def _targets_record(targets: Any) -> Any:
