@@ -51,6 +51,19 @@ def test_check_ids_name_method_kind_and_check():
     assert not any(i.startswith("gradcam-tabular-check_deterministic") for i in ids)
 
 
+def test_structured_models_run_for_the_methods_that_declare_them():
+    saliency = {check.kind for check in checks("saliency")}
+    assert {"two_inputs", "tokens"} <= saliency  # multi_input and layers declared
+    gradcam = [check for check in checks("gradcam") if check.kind == "two_inputs"]
+    assert [check.name for check in gradcam] == ["check_refuses_several_inputs"]
+    assert not any(check.kind == "tokens" for check in checks("gradcam"))
+
+
+def test_a_bare_factory_is_not_held_to_the_structured_models():
+    kinds = {check.kind for check in checks(lambda model: xaikit.Saliency(model))}
+    assert kinds == {"tabular", "sequence", "image"}
+
+
 def test_unknown_method_name_lists_the_known_ones():
     with pytest.raises(xaikit.UnknownNameError, match="saliency"):
         check_explainer("no_such_method")

@@ -38,9 +38,11 @@ from .errors import InputError
 from .explainer import Explainer
 from .explanation import Explanation
 from .registry import get_registry
+from .testing_models import TOKEN_LAYER, structured_conformance_models
 
 __all__ = [
     "KINDS",
+    "STRUCTURED_KINDS",
     "Check",
     "check_explainer",
     "checks",
@@ -90,10 +92,43 @@ def conformance_models() -> dict[str, tuple[keras.Model, np.ndarray]]:
     return out
 
 
+#: Kinds of structured model the suite adds for methods that declare them: a two-input model
+#: (``Capabilities(multi_input=True)``) and a token model explained at its embedding layer
+#: (``Capabilities(layers=True)``).
+STRUCTURED_KINDS = ("two_inputs", "tokens")
+
+
+def _fresh_models(kind: str) -> tuple[keras.Model, Any]:
+    if kind in STRUCTURED_KINDS:
+        return structured_conformance_models()[kind]
+    return conformance_models()[kind]
+
+
 @functools.cache
-def _shared_models() -> dict[str, tuple[keras.Model, np.ndarray]]:
-    """The suite's own models, built once per process (the checks verify nobody changes them)."""
-    return conformance_models()
+def _shared_models(kind: str) -> tuple[keras.Model, Any]:
+    """The suite's own model of ``kind``, built once per process (the checks verify nobody
+    changes it)."""
+    return _fresh_models(kind)
+
+
+# ---------------------------------------------------------------------------- structures
+def _leaves(value: Any) -> list[Any]:
+    """The arrays of an input or attribution structure (array, list, dict), in a fixed order."""
+    return [np.asarray(leaf) for leaf in tf.nest.flatten(value)]
+
+
+def _take(value: Any, rows: Any) -> Any:
+    """The rows ``rows`` of every array of a structure."""
+    return tf.nest.map_structure(lambda leaf: np.asarray(leaf)[rows], value)
+
+
+def _num_samples(value: Any) -> int:
+    return len(_leaves(value)[0])
+
+
+def _joined(value: Any) -> np.ndarray:
+    """All values of a structure, as one flat float64 vector."""
+    return np.concatenate([leaf.astype(np.float64).ravel() for leaf in _leaves(value)])
 
 
 # ---------------------------------------------------------------------------- the method
@@ -102,11 +137,16 @@ class _Method:
     """A method under test: how to build it, what it declares, how to name it."""
 
     label: str
-    factory: Callable[[keras.Model], Explainer]
+    factory: Callable[..., Explainer]
     capabilities: Capabilities
+    #: Whether the factory takes parameters (registered names and classes do).
+    takes_params: bool
+    #: Whether the capabilities were declared (a bare factory's are assumed, so the suite
+    #: does not hold it to the structured models).
+    declared: bool
 
-    def build(self, model: keras.Model) -> Explainer:
-        explainer = self.factory(model)
+    def build(self, model: keras.Model, **params: Any) -> Explainer:
+        explainer = self.factory(model, **params)
         if not isinstance(explainer, Explainer):
             raise AssertionError(
                 f"{self.label}: the factory must return a xaikit.Explainer, got "
@@ -122,7 +162,8 @@ class _Method:
 def _resolve(method: Method) -> _Method:
     if isinstance(method, str):
         factory = get_registry().get("methods", method, argument="method")
-        return _Method(method, factory, capabilities_of(factory))
+        declared = getattr(factory, "capabilities", None) is not None
+        return _Method(method, factory, capabilities_of(factory), True, declared)
     if not callable(method):
         raise InputError(
             "method: expected a registered name, an Explainer class or a factory "
@@ -130,7 +171,8 @@ def _resolve(method: Method) -> _Method:
         )
     label = vars(method).get("name") if isinstance(method, type) else None
     label = label or getattr(method, "__name__", None) or type(method).__name__
-    return _Method(str(label), method, capabilities_of(method))
+    declared = getattr(method, "capabilities", None) is not None
+    return _Method(str(label), method, capabilities_of(method), isinstance(method, type), declared)
 
 
 # ---------------------------------------------------------------------------- the context
@@ -140,21 +182,26 @@ class _Context:
 
     def __init__(self, method: _Method, kind: str) -> None:
         self.method, self.kind = method, kind
+        #: Parameters the method is built with: the token model is explained at its embedding.
+        self.params: dict[str, Any] = {"layer": TOKEN_LAYER} if kind == "tokens" else {}
         self._explainer: Explainer | None = None
         self._result: Explanation | None = None
 
     @property
     def model(self) -> keras.Model:
-        return _shared_models()[self.kind][0]
+        return _shared_models(self.kind)[0]
 
     @property
-    def x(self) -> np.ndarray:
-        return _shared_models()[self.kind][1]
+    def x(self) -> Any:
+        return _shared_models(self.kind)[1]
+
+    def build(self, model: keras.Model) -> Explainer:
+        return self.method.build(model, **self.params)
 
     @property
     def explainer(self) -> Explainer:
         if self._explainer is None:
-            self._explainer = self.method.build(self.model)
+            self._explainer = self.build(self.model)
         return self._explainer
 
     @property
@@ -171,6 +218,17 @@ class _Context:
     def num_classes(self) -> int:
         return int(self.model.outputs[0].shape[-1])
 
+    def expected_shapes(self) -> list[tuple[tuple[int, ...], ...]]:
+        """Per input (in structure order): the shapes attributions may have (unreduced first)."""
+        if self.kind == "tokens":
+            full = tuple(self.model.get_layer(TOKEN_LAYER).output.shape)
+            n = _num_samples(self.x)
+            return [((n, *full[1:]), (n, *full[1:-1]))]
+        return [
+            (leaf.shape, leaf.shape[:-1] if leaf.ndim >= 3 else leaf.shape)
+            for leaf in _leaves(self.x)
+        ]
+
     def evolve(self, **changes: Any) -> Explainer | None:
         """The explainer with other parameters, or None when it cannot be cloned so."""
         try:
@@ -179,8 +237,8 @@ class _Context:
             return None
 
 
-def _close(a: np.ndarray, b: np.ndarray, what: str, rtol: float = 1e-4) -> None:
-    a, b = np.asarray(a), np.asarray(b)
+def _close(a: Any, b: Any, what: str, rtol: float = 1e-4) -> None:
+    a, b = _joined(a), _joined(b)
     scale = float(np.max(np.abs(a))) if a.size else 0.0
     np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-6 + rtol * scale, err_msg=what)
 
@@ -197,37 +255,51 @@ def _state(model: keras.Model) -> tuple[list[np.ndarray], list[Any]]:
 # ---------------------------------------------------------------------------- the checks
 def check_returns_explanation(ctx: _Context) -> None:
     """explain() returns an Explanation of finite float attributions of the inputs' shape
-    (the channel axis removed only by a reducer)."""
-    result, x = ctx.result, ctx.x
+    (the channel axis removed only by a reducer), in the inputs' structure."""
+    result = ctx.result
     assert isinstance(result, Explanation), "explain() must return an Explanation"
     values = result.attributions
-    assert isinstance(values, np.ndarray), "attributions must be a numpy array"
-    assert np.issubdtype(values.dtype, np.floating), "attributions must be floats"
-    assert np.all(np.isfinite(values)), "attributions must be finite"
-    reduced = x.shape[:-1] if x.ndim >= 3 else x.shape
-    assert values.shape in (x.shape, reduced), (
-        f"attributions have shape {values.shape}; expected {x.shape} (or {reduced} with a "
-        "reducer)"
+    if not isinstance(ctx.x, np.ndarray):
+        assert type(values) is type(ctx.x), (
+            f"attributions must mirror the inputs' structure ({type(ctx.x).__name__}), got "
+            f"{type(values).__name__}"
+        )
+        if isinstance(ctx.x, dict):
+            assert set(values) == set(ctx.x), (
+                f"attributions must have the inputs' keys {sorted(ctx.x)}, got {sorted(values)}"
+            )
+    leaves = _leaves(values)
+    expected = ctx.expected_shapes()
+    assert len(leaves) == len(expected), (
+        f"expected attributions for {len(expected)} input(s), got {len(leaves)}"
     )
+    for leaf, shapes in zip(leaves, expected, strict=True):
+        assert isinstance(tf.nest.flatten(values)[0], np.ndarray), (
+            "attributions must be numpy arrays"
+        )
+        assert np.issubdtype(leaf.dtype, np.floating), "attributions must be floats"
+        assert np.all(np.isfinite(leaf)), "attributions must be finite"
+        assert leaf.shape in shapes, (
+            f"attributions have shape {leaf.shape}; expected {shapes[0]} (or {shapes[1]} with "
+            "a reducer)"
+        )
 
 
 def check_reducer_none_keeps_shape(ctx: _Context) -> None:
-    """With reducer=None the attributions have the inputs' shape."""
+    """With reducer=None the attributions have the inputs' shape (the layer's, for layers)."""
     plain = ctx.evolve(reducer=None)
     if plain is None:
         return
-    got = plain.explain(ctx.x).attributions
-    assert got.shape == ctx.x.shape, (
-        f"with reducer=None attributions must have the inputs' shape {ctx.x.shape}, got "
-        f"{got.shape}"
-    )
+    got = [leaf.shape for leaf in _leaves(plain.explain(ctx.x).attributions)]
+    want = [shapes[0] for shapes in ctx.expected_shapes()]
+    assert got == want, f"with reducer=None attributions must have shape(s) {want}, got {got}"
 
 
 def check_scores_are_explained_outputs(ctx: _Context) -> None:
     """targets=None explains the top class, and the scores are the explained outputs."""
     top = ctx.top
     np.testing.assert_array_equal(ctx.result.targets, top, err_msg="targets=None is top class")
-    expected = np.asarray(ctx.model(ctx.x))[np.arange(len(ctx.x)), top]
+    expected = np.asarray(ctx.model(ctx.x))[np.arange(len(top)), top]
     _close(ctx.result.scores, expected, "scores must be the explained outputs")
 
 
@@ -252,8 +324,9 @@ def check_target_forms(ctx: _Context) -> None:
     _close(ctx.explainer.explain(ctx.x, top).attributions, values, "int targets != None")
     one_hot = np.eye(ctx.num_classes, dtype="float32")[top]
     _close(ctx.explainer.explain(ctx.x, one_hot).attributions, values, "one-hot targets")
-    single = ctx.explainer.explain(ctx.x[:2], 1).attributions
-    pair = ctx.explainer.explain(ctx.x[:2], np.array([1, 1])).attributions
+    first = _take(ctx.x, slice(0, 2))
+    single = ctx.explainer.explain(first, 1).attributions
+    pair = ctx.explainer.explain(first, np.array([1, 1])).attributions
     _close(single, pair, "one int target must mean that class for every sample")
 
 
@@ -267,16 +340,19 @@ def check_dataset_inputs(ctx: _Context) -> None:
 def check_depends_on_targets(ctx: _Context) -> None:
     """Explaining another class gives other attributions."""
     other = (ctx.top + 1) % ctx.num_classes
-    assert not np.allclose(ctx.explainer.explain(ctx.x, other).attributions,
-                           ctx.result.attributions), (
+    assert not np.allclose(_joined(ctx.explainer.explain(ctx.x, other).attributions),
+                           _joined(ctx.result.attributions)), (
         "attributions must depend on the targets (explaining another class gave the same result)"
     )  # fmt: skip
 
 
 def check_refuses_nan(ctx: _Context) -> None:
-    """NaN inputs raise an InputError."""
-    bad = ctx.x.copy()
-    bad[0].flat[0] = np.nan
+    """NaN in a float input raises an InputError."""
+    bad = tf.nest.map_structure(lambda leaf: np.array(leaf, copy=True), ctx.x)
+    floats = [leaf for leaf in tf.nest.flatten(bad) if np.issubdtype(leaf.dtype, np.floating)]
+    if not floats:
+        return  # token ids cannot be NaN
+    floats[-1].flat[0] = np.nan
     try:
         ctx.explainer.explain(bad)
     except InputError:
@@ -286,9 +362,9 @@ def check_refuses_nan(ctx: _Context) -> None:
 
 def check_model_unchanged(ctx: _Context) -> None:
     """The model's weights, layers and activations are the same after explaining."""
-    model, x = conformance_models()[ctx.kind]  # a model no other check has touched
+    model, x = _fresh_models(ctx.kind)  # a model no other check has touched
     before = _state(model)
-    ctx.method.build(model).explain(x)
+    ctx.build(model).explain(x)
     after = _state(model)
     assert len(before[0]) == len(after[0]) and all(
         np.array_equal(a, b) for a, b in zip(before[0], after[0], strict=True)
@@ -300,16 +376,27 @@ def check_refuses_undeclared_data(ctx: _Context) -> None:
     """Data of a kind the method does not declare raises one InputError saying what the
     method explains (at construction or when explaining)."""
     try:
-        ctx.method.build(ctx.model).explain(ctx.x)
+        ctx.build(ctx.model).explain(ctx.x)
     except InputError as error:
         assert "explains" in str(error), (
-            f"the InputError for {ctx.kind} data must say what the method explains, got: "
-            f"{error}"
+            f"the InputError for {ctx.kind} data must say what the method explains, got: {error}"
         )
         return
     raise AssertionError(
         f"the method declares {ctx.method.capabilities.data}, so {ctx.kind} data must raise "
         "an InputError"
+    )
+
+
+def check_refuses_several_inputs(ctx: _Context) -> None:
+    """A model of several inputs, which the method does not declare, raises an InputError."""
+    try:
+        ctx.build(ctx.model).explain(ctx.x)
+    except InputError:
+        return
+    raise AssertionError(
+        "the method does not declare Capabilities(multi_input=True), so a model of several "
+        "inputs must raise an InputError"
     )
 
 
@@ -357,28 +444,44 @@ def checks(method: Method, *, kinds: Iterable[str] | None = None) -> Iterator[Ch
 
     Args:
         method: a registered name, an Explainer class, or a factory ``model -> Explainer``.
-            A factory without a ``capabilities`` attribute is taken to explain every kind.
-        kinds: restrict to these kinds (default: all; the method's declared kinds get the
-            full suite, the others the refusal check).
+            A factory without a ``capabilities`` attribute is taken to explain every data
+            kind, and is not run on the structured models.
+        kinds: restrict to these kinds (default: all of :data:`KINDS` and
+            :data:`STRUCTURED_KINDS`). The method's declared data kinds get the full suite,
+            the others the refusal check; the two-input model is run when the method declares
+            ``multi_input`` (else its refusal is checked), the token model, explained at its
+            embedding with ``layer=``, when it declares ``layers`` and takes parameters.
     """
     resolved = _resolve(method)
-    wanted = tuple(KINDS if kinds is None else kinds)
+    known = (*KINDS, *STRUCTURED_KINDS)
+    wanted = tuple(known if kinds is None else kinds)
     for kind in wanted:
-        if kind not in KINDS:
-            raise InputError(f"kinds: expected some of {', '.join(KINDS)}, got {kind!r}")
+        if kind not in known:
+            raise InputError(f"kinds: expected some of {', '.join(known)}, got {kind!r}")
+    declared = resolved.capabilities
     for kind in wanted:
         ctx = _Context(resolved, kind)
-        declared = resolved.capabilities.supports(kind)
-        for check in CHECKS if declared else (check_refuses_undeclared_data,):
+        run: tuple[Callable[[_Context], None], ...]
+        if kind in STRUCTURED_KINDS and not resolved.declared:
+            run = ()  # a bare factory: what it does with structured models is unknown
+        elif kind == "two_inputs":
+            run = CHECKS if declared.multi_input else (check_refuses_several_inputs,)
+        elif kind == "tokens":
+            run = CHECKS if declared.layers and resolved.takes_params else ()
+        else:
+            run = CHECKS if declared.supports(kind) else (check_refuses_undeclared_data,)
+        for check in run:
             yield Check(resolved.label, kind, check.__name__, functools.partial(check, ctx))
 
 
 def check_explainer(method: Method, *, kinds: Iterable[str] | None = None) -> None:
     """Run every conformance check on ``method`` (see :func:`checks`).
 
-    Checks, on each declared kind: an ``Explanation`` of finite float attributions of the
-    inputs' shape; scores are the explained outputs; results are deterministic (stochastic
-    methods seeded through their declared seed parameter) and independent of ``batch_size``;
+    Checks, on each declared kind (and the two-input and token models for methods that
+    declare ``multi_input`` / ``layers``): an ``Explanation`` of finite float attributions of
+    the inputs' shape and structure; scores are the explained outputs; results are
+    deterministic (stochastic methods seeded through their declared seed parameter) and
+    independent of ``batch_size``;
     every form of targets (None, int, int array, one-hot, tf.data) gives the same answer and
     another class another answer; NaN inputs are refused; the model is unchanged afterwards.
     On undeclared kinds: the data are refused with an InputError saying what is supported.
@@ -390,7 +493,9 @@ def check_explainer(method: Method, *, kinds: Iterable[str] | None = None) -> No
         check()
 
 
-def parametrize_with_checks(methods: Sequence[Method], *, kinds: Iterable[str] | None = None) -> Any:
+def parametrize_with_checks(
+    methods: Sequence[Method], *, kinds: Iterable[str] | None = None
+) -> Any:
     """A ``pytest.mark.parametrize`` over every check of every method, argument ``check``.
 
     Test ids read ``method-kind-check``, so a failure names the check (like scikit-learn's

@@ -113,7 +113,9 @@ class NoiseWrapper(Explainer):
     """
 
     name: ClassVar[str | None] = None
-    capabilities: ClassVar[Capabilities] = Capabilities(seed="seed")
+    # Built from a model, the class wraps saliency, which explains several inputs; a wrapper
+    # refuses at run time whatever the method it wraps refuses.
+    capabilities: ClassVar[Capabilities] = Capabilities(seed="seed", multi_input=True)
 
     method: Explainer = attrs.field(converter=_as_method, validator=_check_method)
     model: Any = attrs.field(init=False, default=_inherited("model"), repr=False)
@@ -155,7 +157,18 @@ class NoiseWrapper(Explainer):
 
     # ------------------------------------------------------------------ the Explainer hooks
     def prepare(self, inputs: np.ndarray, targets: np.ndarray) -> Mapping[str, np.ndarray]:
-        """Per-sample noise seeds (N, 2), plus the wrapped method's own prepared arrays."""
+        """Per-sample noise seeds (N, 2), plus the wrapped method's own prepared arrays.
+
+        Raises:
+            InputError: no input is a float array, so there is nothing to add noise to
+                (token ids): every copy would be the same and the statistic meaningless.
+        """
+        if not any(np.issubdtype(np.asarray(x).dtype, np.floating) for x in as_flat(inputs)):
+            raise InputError(
+                f"inputs: {self.method_name} adds Gaussian noise to float inputs, but every "
+                "input of this model is integer (ids); explain it with the wrapped method "
+                "itself at its embedding (layer=...), without noise"
+            )
         prepared = self.inner.prepare(inputs, targets)
         return {
             "noise_seeds": draw_seeds(len(as_flat(inputs)[0]), self.seed),
