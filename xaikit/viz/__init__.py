@@ -11,6 +11,10 @@ Images get overlays (:func:`image_overlay`), time series attribution-coloured li
 (:func:`series_lines`), tables signed bar charts (:func:`tabular_bars`). Signed attributions
 use a symmetric diverging scale (red positive, blue negative), non-negative ones a sequential
 scale, both clipped at a percentile of ``|attributions|`` (:func:`color_limits`).
+
+Explanations of models of several inputs are drawn one panel per input (:func:`plot_inputs`,
+which :func:`plot` calls for dict or list attributions); token attributions become coloured
+HTML text (:func:`token_html`, no matplotlib needed).
 """
 
 from .figure import data_kind, plot, save
@@ -18,7 +22,9 @@ from .image import fold_channels, image_overlay, to_display_image
 from .quantiles import plot_quantile_maps
 from .scale import SIGNED_CMAP, UNSIGNED_CMAP, color_limits, is_signed, normalize
 from .series import series_lines
+from .structured import plot_inputs
 from .tabular import tabular_bars
+from .text import token_color, token_html
 
 __all__ = [
     "plot",
@@ -28,6 +34,9 @@ __all__ = [
     "series_lines",
     "tabular_bars",
     "plot_quantile_maps",
+    "plot_inputs",
+    "token_html",
+    "token_color",
     "color_limits",
     "normalize",
     "is_signed",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ from .scale import color_limits, is_signed
 from .series import series_lines
 from .tabular import tabular_bars
 
-__all__ = ["plot", "save", "data_kind"]
+__all__ = ["plot", "save", "data_kind", "draw_panel", "is_structured"]
 
 _KINDS = {2: "tabular", 3: "series", 4: "image"}
 
@@ -29,6 +29,18 @@ def data_kind(inputs: Any) -> str:
             f"shape {np.shape(inputs)}"
         )
     return _KINDS[rank]
+
+
+def is_structured(attributions: Any, inputs: Any) -> bool:
+    """Whether ``attributions`` and ``inputs`` are those of several inputs: dicts, or lists /
+    tuples of arrays."""
+    if isinstance(attributions, Mapping) or isinstance(inputs, Mapping):
+        return True
+    parts = (attributions, inputs)
+    return all(
+        isinstance(part, (list, tuple)) and all(isinstance(p, np.ndarray) for p in part)
+        for part in parts
+    )
 
 
 def _attributions(explanation: Any) -> np.ndarray:
@@ -58,7 +70,7 @@ def plot(
     percentile: float = 99.0,
     signed: bool | None = None,
     shared_scale: bool = False,
-    feature_names: Sequence[str] | None = None,
+    feature_names: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
     ncols: int | None = None,
     suptitle: str | None = None,
 ) -> Any:
@@ -66,6 +78,10 @@ def plot(
 
     Images get heatmap overlays, time series attribution-coloured lines, tabular rows signed
     bar charts. Nothing is recomputed: the attributions are drawn as given.
+
+    The explanation of a model of several inputs (attributions as a dict by input name, or
+    a list in input order, with inputs of the same structure) is drawn by
+    :func:`~xaikit.viz.plot_inputs`: one row per sample, one panel per input, named.
 
     Args:
         explanation: an :class:`~xaikit.Explanation` or its attributions as an array of the
@@ -79,13 +95,28 @@ def plot(
         signed: force signed (symmetric) or non-negative scales; None: signed if any drawn
             attribution is negative.
         shared_scale: one colour scale for all panels instead of one per sample.
-        feature_names: names of tabular features, or of the channels of a series.
+        feature_names: names of tabular features, or of the channels of a series (for
+            several inputs: a mapping input name -> names).
         ncols: panels per row (default: 4 for images and tables, 1 for series).
         suptitle: the figure's title.
 
     Returns:
         A ``matplotlib.figure.Figure`` (pass it to :func:`save`, or show it).
     """
+    if is_structured(getattr(explanation, "attributions", explanation), inputs):
+        from .structured import plot_inputs
+
+        return plot_inputs(
+            explanation,
+            inputs,
+            samples=samples,
+            titles=titles,
+            relevant=relevant,
+            percentile=percentile,
+            signed=signed,
+            feature_names=feature_names if isinstance(feature_names, Mapping) else None,
+            suptitle=suptitle,
+        )
     plt = pyplot()
     values = _attributions(explanation)
     x = np.asarray(inputs)
@@ -119,36 +150,72 @@ def plot(
     for k, (row, ax) in enumerate(zip(rows, axes.ravel()[: len(rows)], strict=True)):
         title = titles[k] if titles is not None else f"sample {row}"
         limits = shared or color_limits(drawn[k], percentile=percentile, signed=signed)
-        region = None if mask is None else mask[row]
-        if kind == "image":
-            image_overlay(x[row], drawn[k], ax, limits=limits, outline=region, title=title)
-        elif kind == "series":
-            series_lines(
-                x[row],
-                drawn[k],
-                ax,
-                limits=limits,
-                highlight=region,
-                title=title,
-                channel_names=feature_names,
-            )
-        else:
-            top = 1.05 * (float(np.abs(drawn).max()) if shared else float(np.abs(drawn[k]).max()))
-            top = top or 1.0
-            bars = (-top, top) if signed else (0.0, top)
-            tabular_bars(
-                drawn[k],
-                ax,
-                feature_names=feature_names,
-                values=x[row],
-                highlight=region,
-                limits=bars,
-                title=title,
-            )
+        top = float(np.abs(drawn).max()) if shared else float(np.abs(drawn[k]).max())
+        draw_panel(
+            ax,
+            kind,
+            x[row],
+            drawn[k],
+            limits=limits,
+            bar_top=top,
+            signed=signed,
+            region=None if mask is None else mask[row],
+            title=title,
+            feature_names=None if isinstance(feature_names, Mapping) else feature_names,
+        )
     if suptitle:
         figure.suptitle(suptitle)
     figure.tight_layout()
     return figure
+
+
+def draw_panel(
+    ax: Any,
+    kind: str,
+    x: np.ndarray,
+    heat: np.ndarray,
+    *,
+    limits: tuple[float, float],
+    bar_top: float,
+    signed: bool,
+    region: np.ndarray | None = None,
+    title: str | None = None,
+    feature_names: Sequence[str] | None = None,
+) -> None:
+    """Draw one sample's attributions over its input on ``ax``.
+
+    Args:
+        kind: 'image' (x (H, W, C), heat (H, W)), 'series' (x (T, C), heat (T, C) or (T,))
+            or 'tabular' (x (F,), heat (F,)).
+        limits: the colour scale's ``(vmin, vmax)``.
+        bar_top: the largest |attribution| shown on a tabular panel's bar axis.
+        signed: whether the bar axis is symmetric about zero.
+        region: an optional boolean mask of the relevant part (outlined, shaded, starred).
+    """
+    if kind == "image":
+        image_overlay(x, heat, ax, limits=limits, outline=region, title=title)
+    elif kind == "series":
+        series_lines(
+            x,
+            heat,
+            ax,
+            limits=limits,
+            highlight=region,
+            title=title,
+            channel_names=feature_names,
+        )
+    else:
+        top = 1.05 * bar_top or 1.0
+        bars = (-top, top) if signed else (0.0, top)
+        tabular_bars(
+            heat,
+            ax,
+            feature_names=feature_names,
+            values=x,
+            highlight=region,
+            limits=bars,
+            title=title,
+        )
 
 
 def save(figure: Any, path: str | os.PathLike, *, dpi: int = 100) -> str:
