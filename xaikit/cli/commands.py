@@ -18,7 +18,7 @@ import xaikit
 from .._json import jsonable
 from .inputs import (
     CliError,
-    load_array,
+    load_inputs,
     load_model,
     load_targets,
     method_params,
@@ -26,6 +26,14 @@ from .inputs import (
     one_line,
 )
 from .progress import Progress, with_progress
+from .structured import (
+    count_rows,
+    input_names,
+    option_error,
+    save_attributions,
+    shapes_of,
+    structure_params,
+)
 
 __all__ = ["cmd_explain", "cmd_evaluate", "cmd_methods", "cmd_demo"]
 
@@ -43,9 +51,13 @@ def _explainer(
     registry.get("methods", args.method, argument="--method")  # an unknown name raises here
     entry = registry.entries("methods")[args.method]
     params = method_params(args, entry.obj)
+    params.update(structure_params(args, model, entry.obj))
     try:
         explainer = entry.obj(model, **params)
     except xaikit.XaikitError as error:
+        reworded = option_error(error)
+        if reworded is not None:
+            raise reworded from error
         named = str(error).partition(":")[0]
         if named == "batch_size" and args.batch_size is not None:
             raise CliError(f"--batch-size: {one_line(error).partition(': ')[2]}") from error
@@ -57,7 +69,8 @@ def _explainer(
     return explainer, entry
 
 
-def _prepare(args: argparse.Namespace) -> tuple[Any, np.ndarray, Any]:
+def _prepare(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """The model, its inputs (one array, or a dict by input name) and the targets."""
     for module in args.import_ or ():
         if not args.allow_custom_code:
             raise CliError("--import runs a module's code: add --allow-custom-code to allow it")
@@ -65,9 +78,9 @@ def _prepare(args: argparse.Namespace) -> tuple[Any, np.ndarray, Any]:
             importlib.import_module(module)
         except Exception as error:  # noqa: BLE001 - any import failure is one line
             raise CliError(f"--import: cannot import {module!r}: {one_line(error)}") from error
-    inputs = load_array(args.inputs, "--inputs")
-    targets = load_targets(args.targets)
     model = load_model(args.model, allow_custom_code=args.allow_custom_code)
+    inputs = load_inputs(args.inputs, model, "--inputs")
+    targets = load_targets(args.targets)
     return model, inputs, targets
 
 
@@ -121,52 +134,75 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.plot_samples < 1:
         raise CliError(f"--plot-samples: expected an integer >= 1, got {args.plot_samples}")
     model, inputs, targets = _prepare(args)
-    progress = Progress(len(inputs), args.method) if _show_progress(args) else None
+    rows = count_rows(inputs)
+    progress = Progress(rows, args.method) if _show_progress(args) else None
     explainer, entry = _explainer(args, model, progress)
     out = _out_dir(args.out)
     start = time.perf_counter()
     try:
         explanation = explainer.explain(inputs, targets)
+    except xaikit.XaikitError as error:
+        reworded = option_error(error)
+        if reworded is not None:
+            raise reworded from error
+        raise
     finally:
         if progress is not None:
             progress.close()
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
-    np.save(out / "attributions.npy", explanation.attributions)
+    names = input_names(model)
+    written = save_attributions(out, explanation.attributions, names)
     np.save(out / "scores.npy", explanation.scores)
     np.save(out / "targets.npy", explanation.targets)
     delta = explanation.convergence_delta
     if delta is not None:
         np.save(out / "convergence_delta.npy", delta)
+    shape = shapes_of(explanation.attributions, names)
     record = _record(
         args,
         explainer,
         entry,
-        inputs_shape=list(inputs.shape),
-        attributions_shape=list(explanation.attributions.shape),
+        inputs_shape=shapes_of(inputs, names),
+        attributions_shape=shape,
         seconds=round(seconds, 3),
         max_abs_convergence_delta=None if delta is None else float(np.max(np.abs(delta))),
     )
     (out / "params.json").write_text(json.dumps(record, indent=2) + "\n")
     if args.plot:
-        from .. import viz
-
-        shown = min(args.plot_samples, len(inputs))
-        titles = [
-            f"sample {i} | target {_target_label(explanation.targets[i])} | "
-            f"score {explanation.scores[i]:.3g}"
-            for i in range(shown)
-        ]
-        figure = viz.plot(explanation, inputs, samples=shown, titles=titles, suptitle=args.method)
-        viz.save(figure, out / "attributions.png")
-    shape = tuple(explanation.attributions.shape)
-    print(f"wrote {out / 'attributions.npy'} {shape} in {seconds:.1f} s")
+        _plot(args, explanation, inputs, rows, out)
+    shown = tuple(shape) if isinstance(shape, list) else shape
+    print(f"wrote {written} {shown} in {seconds:.1f} s")
     return 0
+
+
+def _plot(args: argparse.Namespace, explanation: Any, inputs: Any, rows: int, out: Path) -> None:
+    """``attributions.png``: the first ``--plot-samples`` samples, one panel per input."""
+    from .. import viz
+
+    shown = min(args.plot_samples, rows)
+    titles = [
+        f"sample {i} | target {_target_label(explanation.targets[i])} | "
+        f"score {explanation.scores[i]:.3g}"
+        for i in range(shown)
+    ]
+    try:
+        figure = viz.plot(explanation, inputs, samples=shown, titles=titles, suptitle=args.method)
+    except ValueError as error:
+        if explanation.params.get("layer") is None:
+            raise
+        raise CliError(
+            f"--plot: draws attributions over the inputs, but attributions at a layer have "
+            f"the layer's shape ({one_line(error)}); add --param reducer=sum for one score "
+            "per token, or leave out --plot"
+        ) from error
+    viz.save(figure, out / "attributions.png")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``xaikit evaluate``: metric means and per-sample scores (JSON and CSV)."""
     model, inputs, targets = _prepare(args)
+    _refuse_structured(args, inputs)
     explainer, entry = _explainer(args, model)
     known = xaikit.list_metrics()
     for name in args.metric or ():
@@ -195,7 +231,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     ]
     (out / "metrics.csv").write_text("\n".join(lines) + "\n")
     rows = ["sample," + ",".join(names)]
-    for i in range(len(inputs)):
+    for i in range(count_rows(inputs)):
         rows.append(f"{i}," + ",".join(repr(table[n]["scores"][i]) for n in names))
     (out / "scores.csv").write_text("\n".join(rows) + "\n")
     width = max((len(n) for n in names), default=6)
@@ -204,6 +240,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"{name:<{width}}  {table[name]['mean']:.4f}  ({arrow})")
     print(f"wrote {out / 'metrics.json'}, metrics.csv and scores.csv")
     return 0
+
+
+def _refuse_structured(args: argparse.Namespace, inputs: Any) -> None:
+    """Metrics score one-input, one-output models for now: refuse the rest in one line."""
+    if isinstance(inputs, dict):
+        raise CliError(
+            f"--inputs: evaluate does not score models of several inputs yet (the metrics take "
+            f"one input array); explain them with xaikit explain --inputs {args.inputs}"
+        )
+    for option, value in (("--output", args.output), ("--layer", args.layer)):
+        if value:
+            raise CliError(
+                f"{option}: evaluate does not take {option} yet (the metrics score a model's "
+                f"one output at its inputs); use it with xaikit explain"
+            )
 
 
 def _summary_line(obj: Any) -> str:

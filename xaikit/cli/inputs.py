@@ -19,6 +19,9 @@ __all__ = [
     "one_line",
     "load_model",
     "load_array",
+    "load_inputs",
+    "parse_layer",
+    "parse_output",
     "load_targets",
     "parse_param",
     "accepted",
@@ -93,6 +96,106 @@ def load_array(path: str, option: str) -> np.ndarray:
                 f"({', '.join(loaded.files)})"
             )
         return loaded[loaded.files[0]]
+
+
+def _check_inputs_file(path: str, option: str) -> Path:
+    file = Path(path)
+    if not file.is_file():
+        raise CliError(f"{option}: no such file: {path}")
+    if file.suffix not in (".npy", ".npz"):
+        raise CliError(
+            f"{option}: expected a .npy file (numpy.save), or a .npz (numpy.savez) with one "
+            f"array per model input, got {path}"
+        )
+    return file
+
+
+def load_inputs(path: str, model: Any, option: str = "--inputs") -> Any:
+    """The inputs for ``model`` from ``path``: one (N, ...) array for a one-input model (a
+    ``.npy``, or a ``.npz`` holding one array), a dict ``{input name: (N, ...) array}`` read
+    from a ``.npz`` with one array per input name for a model of several inputs.
+
+    Raises:
+        CliError: a missing or unreadable file, a ``.npy`` for a model of several inputs, or a
+            ``.npz`` naming an input the model lacks or lacking one it has.
+    """
+    from ..structure import describe_names, input_specs
+
+    file = _check_inputs_file(path, option)
+    specs = input_specs(model)
+    if specs is None or len(specs) < 2:
+        return load_array(path, option)
+    if file.suffix == ".npy":
+        raise CliError(
+            f"{option}: the model takes {len(specs)} inputs ({describe_names(specs)}); pass a "
+            f".npz with one array per input name (numpy.savez(path, name=array, ...)), got {path}"
+        )
+    try:
+        with np.load(file, allow_pickle=False) as loaded:
+            arrays = {name: loaded[name] for name in loaded.files}
+    except (ValueError, OSError, EOFError) as error:
+        raise CliError(f"{option}: cannot read {path}: {one_line(error)}") from error
+    names = [spec.name for spec in specs]
+    unknown = [key for key in arrays if key not in names]
+    if unknown:
+        raise CliError(
+            f"{option}: {path} holds {unknown[0]!r}, which is not an input of the model; its "
+            f"inputs are {describe_names(specs)}"
+        )
+    missing = [name for name in names if name not in arrays]
+    if missing:
+        raise CliError(
+            f"{option}: {path} has no array for input {missing[0]!r}; the model's inputs are "
+            f"{describe_names(specs)}"
+        )
+    return {name: arrays[name] for name in names}
+
+
+def parse_output(text: str | None, model: Any) -> int | str | None:
+    """``--output``: an output's name, or its index when no output has that name."""
+    if text is None:
+        return None
+    from ..model import output_names
+
+    names = output_names(model) or ()
+    if text in names:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def parse_layer(texts: Sequence[str] | None) -> str | dict[str, str] | None:
+    """``--layer``: one layer name (or nested path ``outer/inner``), or repeated
+    ``input=layer`` pairs for a mapping ``{input name: layer name}``.
+
+    Raises:
+        CliError: a mix of both forms, several bare names, an empty name or a repeated input.
+    """
+    if not texts:
+        return None
+    pairs = [text.partition("=") for text in texts]
+    if not any(sep for _, sep, _ in pairs):
+        if len(texts) > 1:
+            raise CliError(
+                f"--layer: expected one layer name, or input=layer pairs (repeatable), got "
+                f"{len(texts)} names ({', '.join(map(repr, texts))})"
+            )
+        if not texts[0].strip():
+            raise CliError("--layer: expected a layer name, got an empty one")
+        return texts[0].strip()
+    mapping: dict[str, str] = {}
+    for text, (key, sep, value) in zip(texts, pairs, strict=True):
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise CliError(
+                f"--layer: expected input=layer for every --layer of a mapping, got {text!r}"
+            )
+        if key in mapping:
+            raise CliError(f"--layer: input {key!r} is given twice")
+        mapping[key] = value
+    return mapping
 
 
 def load_targets(text: str | None) -> Any:

@@ -24,7 +24,10 @@ def _model_options(parser: argparse.ArgumentParser, data: bool = False) -> None:
     parser.add_argument("--model", required=True, help="a model saved with model.save('m.keras')")
     where = parser.add_mutually_exclusive_group(required=True) if data else parser
     where.add_argument(
-        "--inputs", required=not data, help="inputs (N, ...) as a .npy file, held in memory"
+        "--inputs",
+        required=not data,
+        help="inputs (N, ...) as a .npy file, held in memory; for a model of several inputs a "
+        ".npz with one array per input name (numpy.savez(path, name=array, ...))",
     )
     if data:
         where.add_argument(
@@ -47,6 +50,19 @@ def _model_options(parser: argparse.ArgumentParser, data: bool = False) -> None:
         metavar="KEY=VALUE",
         help="a method parameter, repeatable; JSON values (64, true, [1,2]), a .npy path for "
         "arrays (baseline=b.npy), else text",
+    )
+    parser.add_argument(
+        "--output",
+        metavar="NAME",
+        help="the output to explain of a model with several outputs: its name or index",
+    )
+    parser.add_argument(
+        "--layer",
+        action="append",
+        metavar="NAME",
+        help="attribute at a layer's output (a name or nested path outer/inner) instead of the "
+        "inputs, e.g. at the embedding of token ids; repeat as INPUT=LAYER to attribute some "
+        "inputs at their layer",
     )
     parser.add_argument("--batch-size", type=int, help="rows evaluated at once (bounds memory)")
     parser.add_argument("--out", required=True, help="output folder (created)")

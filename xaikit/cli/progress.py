@@ -67,7 +67,8 @@ def watched(factory: Any, progress: Progress) -> Any:
 
     def explain_batch(self: Any, inputs: Any, targets: Any, **extras: Any) -> Any:
         result = factory.explain_batch(self, inputs, targets, **extras)
-        progress.update(int(inputs.shape[0]))
+        first = inputs[0] if isinstance(inputs, (tuple, list)) else inputs  # several inputs
+        progress.update(int(first.shape[0]))
         return result
 
     namespace = {
