@@ -52,8 +52,11 @@ class FeatureLayout:
         return values[..., None] if self.channels_shared else values
 
 
-def feature_layout(inputs_shape: Sequence[int], attributions_shape: Sequence[int]) -> FeatureLayout:
-    """The layout of attributions of ``attributions_shape`` for inputs of ``inputs_shape``.
+def feature_layout(
+    inputs_shape: Sequence[int], attributions_shape: Sequence[int], name: str = "attributions"
+) -> FeatureLayout:
+    """The layout of attributions of ``attributions_shape`` for inputs of ``inputs_shape``
+    (``name`` names the attributions in messages).
 
     Raises:
         InputError: the attributions have neither the inputs' shape nor, for inputs of rank 3
@@ -67,7 +70,7 @@ def feature_layout(inputs_shape: Sequence[int], attributions_shape: Sequence[int
     expected = f"{inputs_shape} (the inputs' shape)"
     if len(inputs_shape) >= 3:
         expected += f" or {inputs_shape[:-1]} (channels reduced)"
-    raise InputError(f"attributions: expected shape {expected}, got shape {attributions_shape}")
+    raise InputError(f"{name}: expected shape {expected}, got shape {attributions_shape}")
 
 
 def relevance_ranks(attributions: np.ndarray, absolute: bool = False) -> np.ndarray:
@@ -128,26 +131,38 @@ def grid_masks(
     rng: np.random.Generator,
     count: int,
     fraction: float,
-    layout: FeatureLayout,
+    parts: Sequence[FeatureLayout],
     grid_size: int | None,
 ) -> np.ndarray:
     """``count`` random feature subsets, each feature (or grid cell) in with prob. ``fraction``.
 
     With ``grid_size`` the subsets are drawn on a coarse grid over the spatial axes of series
     (T) and images (H, W), at most ``grid_size`` cells per axis, and scaled up to the feature
-    shape (all channels of a pixel together); tabular features are drawn one by one.
+    shape (all channels of a pixel together); tabular features are drawn one by one. With
+    several inputs (``parts``, one layout per input) one draw covers the cells of all of them,
+    in input order, so each subset spans every input.
 
     Returns:
-        (count, *feature_shape) bool masks, True for a removed feature.
+        (count, F) bool masks over the F features of all parts (in order), True for a
+        removed feature.
     """
-    shape = layout.feature_shape
-    if grid_size is None or len(layout.input_shape) < 2:
-        return rng.random((count, *shape)) < fraction
-    spatial = layout.input_shape[:-1]
-    cells = tuple(min(grid_size, size) for size in spatial)
-    coarse = rng.random((count, *cells)) < fraction
-    for axis, (size, cell) in enumerate(zip(spatial, cells, strict=True)):
-        coarse = np.take(coarse, np.arange(size) * cell // size, axis=axis + 1)
-    if not layout.channels_shared:
-        coarse = np.broadcast_to(coarse[..., None], (count, *shape))
-    return coarse
+    cells = [
+        layout.feature_shape
+        if grid_size is None or len(layout.input_shape) < 2
+        else tuple(min(grid_size, size) for size in layout.input_shape[:-1])
+        for layout in parts
+    ]
+    sizes = [int(np.prod(shape, dtype=np.int64)) for shape in cells]
+    drawn = rng.random((count, sum(sizes))) < fraction
+    out, start = [], 0
+    for layout, shape, size in zip(parts, cells, sizes, strict=True):
+        coarse = drawn[:, start : start + size].reshape(count, *shape)
+        start += size
+        if grid_size is not None and len(layout.input_shape) >= 2:
+            spatial = layout.input_shape[:-1]
+            for axis, (length, cell) in enumerate(zip(spatial, shape, strict=True)):
+                coarse = np.take(coarse, np.arange(length) * cell // length, axis=axis + 1)
+            if not layout.channels_shared:
+                coarse = np.broadcast_to(coarse[..., None], (count, *layout.feature_shape))
+        out.append(coarse.reshape(count, -1))
+    return out[0] if len(out) == 1 else np.concatenate(out, axis=1)

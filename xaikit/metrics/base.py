@@ -14,24 +14,34 @@ O(batch_size x input size) whatever the number of samples and perturbations.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
+import contextvars
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
+import keras
 import numpy as np
 import tensorflow as tf
 
 from .. import engine
-from ..call import read_inputs, target_weights
+from ..call import prepare_call, target_weights
 from ..errors import InputError
-from ..explainer import Explainer, check_model, check_operator
+from ..explainer import Explainer, as_flat, check_model, check_operator
 from ..explanation import Explanation
-from ..inputs import to_array
 from ..kernels import KernelCache
+from ..model import select_output
 from ..operators import Operator
 from ..registry import resolve_operator
+from ..structure import Form, input_specs, model_call_structure
 from ..validators import positive_int, positive_number
-from ._features import FeatureLayout, feature_layout
+from ._records import MetricInputs, MetricResult
+from ._structure import structured_attributions
+
+#: The form the current call's inputs came in: how a model that declares no inputs
+#: (subclassed) is called with the flat inputs.
+_FORM: contextvars.ContextVar[Form | None] = contextvars.ContextVar(
+    "xaikit_metric_form", default=None
+)
 
 __all__ = [
     "Metric",
@@ -41,60 +51,6 @@ __all__ = [
     "check_explainer_field",
     "positive_number",
 ]
-
-
-@attrs.frozen(eq=False)
-class MetricResult:
-    """What a metric says about a batch of attributions.
-
-    Attributes:
-        name: the metric's registered name.
-        scores: (N,) float64, one score per sample.
-        mean: the mean of ``scores``.
-        higher_is_better: the metric's direction.
-        curves: (N, n_points) for curve metrics (deletion, insertion, pixel flipping: the
-            explained score after each step; randomization: the similarity after each layer),
-            else None. ``details`` holds the x axis.
-        details: metric-specific extras (the curves' x axis as ``details["fractions"]``, the
-            randomized layers' names, ...).
-    """
-
-    name: str
-    scores: np.ndarray
-    mean: float
-    higher_is_better: bool
-    curves: np.ndarray | None = None
-    details: Mapping[str, Any] = attrs.field(factory=dict)
-
-    def __repr__(self) -> str:
-        direction = "higher" if self.higher_is_better else "lower"
-        curves = "" if self.curves is None else f", curves shape={self.curves.shape}"
-        return (
-            f"MetricResult(name={self.name!r}, mean={self.mean:.4g} ({direction} is better), "
-            f"n={len(self.scores)}{curves})"
-        )
-
-
-@attrs.frozen(eq=False)
-class MetricInputs:
-    """A metric's arguments once coerced and validated (what :meth:`Metric.compute` gets).
-
-    Attributes:
-        inputs: (N, ...) float inputs, the model's dtype.
-        weights: (N, K) float target weights (one-hot rows for class indices).
-        targets: the targets as recorded in an Explanation: indices (N,) or weights (N, K).
-        attributions: (N, ...) float64: the inputs' shape, or without the channel axis.
-        layout: how attribution features map onto input elements.
-    """
-
-    inputs: np.ndarray
-    weights: np.ndarray
-    targets: np.ndarray
-    attributions: np.ndarray
-    layout: FeatureLayout
-
-    def __len__(self) -> int:
-        return int(self.inputs.shape[0])
 
 
 def check_explainer_field(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -115,6 +71,15 @@ def check_explainer_field(instance: Any, attribute: attrs.Attribute, value: Any)
             f"{getattr(instance.model, 'name', '')!r}, got one of another model "
             f"{getattr(value.model, 'name', '')!r}"
         )
+    if value.output != instance.output:
+        raise InputError(
+            f"{attribute.name}: the explainer explains output={value.output!r} and the metric "
+            f"scores output={instance.output!r}; build both with the same output="
+        )
+
+
+def _check_output(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    select_output(instance.model, value)
 
 
 @attrs.frozen  # model positional, every other field keyword-only (as Explainer)
@@ -122,13 +87,19 @@ class Metric(abc.ABC):
     """Base class of explanation-quality metrics.
 
     Args:
-        model: a Keras 3 model with one input and one output tensor (the only positional
-            argument).
+        model: a Keras 3 model (the only positional argument), of one input or several
+            (a list or dict of inputs).
         batch_size: how many rows (perturbed copies of samples) the model evaluates at once;
             bounds memory. Default 64.
         operator: which scalar of the model's output is scored: a registered name
             ('classification', 'regression', 'logits', ...) or a callable
             ``(model, inputs, targets) -> scores (n,)``. Use the explainer's operator.
+        output: which output of a model with several is scored: its name or index (None
+            for a model of one output). Use the explainer's output.
+
+    A model of several inputs is scored over one global order of features: every input's
+    features, end to end in the model's input order (see :mod:`xaikit.metrics._structure`);
+    perturbations are applied to each input in its own part.
 
     A subclass sets the class attributes ``name`` and ``higher_is_better`` and implements
     :meth:`compute`. ``attrs.evolve(metric, steps=50)`` clones with new parameters.
@@ -146,6 +117,7 @@ class Metric(abc.ABC):
     operator: str | Operator = attrs.field(
         default="classification", validator=check_operator, kw_only=True
     )
+    output: int | str | None = attrs.field(default=None, validator=_check_output, kw_only=True)
     #: The metric's compiled kernels (forward pass, predict), one cache shared by threads.
     kernels: KernelCache = attrs.field(init=False, factory=KernelCache, repr=False, eq=False)
 
@@ -159,53 +131,78 @@ class Metric(abc.ABC):
         """Score the attributions of ``inputs``.
 
         Args:
-            inputs: (N, F) tabular, (N, T, C) sequences or (N, H, W, C) images: a numpy
-                array, a ``tf.Tensor`` or a ``tf.data.Dataset`` of ``x`` or ``(x, y)``.
+            inputs: what the model's ``predict`` accepts, as for
+                :meth:`xaikit.Explainer.explain`: (N, F) tabular, (N, T, C) sequences or
+                (N, H, W, C) images as a numpy array or ``tf.Tensor``; for a model of
+                several inputs a list / tuple in the model's input order or a dict keyed by
+                input name; or a ``tf.data.Dataset`` of ``x`` or ``(x, y)`` of those.
             targets: as for :meth:`xaikit.Explainer.explain`: None (the Explanation's targets,
                 else the top-scoring output), an int, ints (N,) or weights (N, K).
-            attributions: (N, ...) of the inputs' shape, or (N, H, W) / (N, T) with the
-                channel axis reduced (a "feature" is then a whole pixel / time step), as an
-                array or an :class:`~xaikit.Explanation`. Metrics that take an explainer
-                compute them when None.
+            attributions: the inputs' structure (one array, or a list / dict with one per
+                input), each part (N, ...) of its input's shape or (N, H, W) / (N, T) with the
+                channel axis reduced (a "feature" is then a whole pixel / time step); or an
+                :class:`~xaikit.Explanation`. Metrics that take an explainer compute them
+                when None.
 
         Returns:
             A :class:`MetricResult` with one score per sample.
 
         Raises:
             InputError: inputs, targets or attributions that do not fit (the message says
-                which argument, what was expected and what came).
+                which argument, or which input, what was expected and what came).
         """
-        return self.compute(self.prepare(inputs, targets, attributions))
+        data = self.prepare(inputs, targets, attributions)
+        token = _FORM.set(data.form)
+        try:
+            return self.compute(data)
+        finally:
+            _FORM.reset(token)
 
     def prepare(self, inputs: Any, targets: Any = None, attributions: Any = None) -> MetricInputs:
-        """Coerce and validate a call's arguments (see :meth:`__call__`)."""
+        """Coerce and validate a call's arguments (see :meth:`__call__`), through the same
+        path as :meth:`xaikit.Explainer.explain` (:func:`xaikit.call.prepare_call`)."""
         from_explanation = False
         if isinstance(attributions, Explanation):
             if targets is None:
                 targets, from_explanation = attributions.targets, True
             attributions = attributions.attributions
-        x, given = read_inputs(self.model, inputs, None if from_explanation else targets)
-        targets = targets if from_explanation else given
         operator = resolve_operator(self.operator)
-        validate = getattr(operator, "validate", None)
-        if validate is not None:
-            validate(self.model)
+        label = self.operator if isinstance(self.operator, str) else None
+        # a dataset's y gives way to the targets of the Explanation being scored
+        override = from_explanation and isinstance(inputs, tf.data.Dataset)
+        call = prepare_call(
+            self.model,
+            inputs,
+            None if override else targets,
+            operator,
+            self.predict,
+            label,
+            self.scored_model,
+        )
+        weights, recorded = call.weights, call.targets
+        if override:
+            weights, recorded = target_weights(
+                self.scored_model, call.inputs, targets, operator, self.predict, label
+            )
         if attributions is None:
-            explanation = self.explain(x, targets)
-            attributions = explanation.attributions
-            if targets is None:
-                targets = explanation.targets
-        weights, recorded = target_weights(self.model, x, targets, operator, self.predict)
-        values = self._check_attributions(attributions, x)
+            token = _FORM.set(call.form)
+            try:
+                attributions = self.explain(call.form.pack(call.flat), recorded).attributions
+            finally:
+                _FORM.reset(token)
+        values, features = structured_attributions(
+            attributions, call.flat, input_specs(self.model), call.names
+        )
         return MetricInputs(
-            inputs=x,
+            flat=call.flat,
             weights=weights,
             targets=recorded,
-            attributions=values,
-            layout=feature_layout(x.shape, values.shape),
+            flat_attributions=values,
+            features=features,
+            form=call.form,
         )
 
-    def explain(self, inputs: np.ndarray, targets: Any) -> Explanation:
+    def explain(self, inputs: Any, targets: Any) -> Explanation:
         """Attributions when none are given: only metrics with an explainer can."""
         raise InputError(
             f"attributions: the {self.name!r} metric needs attributions (an array or an "
@@ -238,12 +235,27 @@ class Metric(abc.ABC):
             if field.init and field.name != "model"
         }
 
+    @property
+    def scored_model(self) -> Any:
+        """The model as the metric scores it: ``model``, or a view of the selected ``output``."""
+        return select_output(self.model, self.output)
+
+    def pack_for_model(self, flat: Sequence[Any]) -> Any:
+        """Flat inputs (model input order) in the structure the model is called with."""
+        struct = model_call_structure(self.model)
+        if struct is not None:
+            return keras.tree.pack_sequence_as(struct, list(flat))
+        return (_FORM.get() or Form()).pack(list(flat))
+
+    def _form_key(self) -> Any:
+        return None if model_call_structure(self.model) is not None else _FORM.get() or Form()
+
     # ------------------------------------------------------------------ model evaluation
     def row_scores(
         self,
         data: MetricInputs,
         num_rows: int,
-        build: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+        build: Callable[[np.ndarray], tuple[np.ndarray, Any]],
     ) -> np.ndarray:
         """Operator scores of ``num_rows`` perturbed rows, ``batch_size`` rows at a time.
 
@@ -251,8 +263,9 @@ class Metric(abc.ABC):
             data: the prepared call.
             num_rows: how many rows there are, e.g. N samples x S perturbations.
             build: ``build(rows)`` takes the row numbers of one chunk (r,) and returns
-                ``(samples (r,), perturbed inputs (r, ...))``: which sample each row
-                perturbs (its targets are used) and the rows' inputs, built vectorised.
+                ``(samples (r,), perturbed inputs)``: which sample each row perturbs (its
+                targets are used) and the rows' inputs, built vectorised: one (r, ...) array
+                for a one-input model, else a list of them in the model's input order.
 
         Returns:
             (num_rows,) float64 scores.
@@ -262,43 +275,46 @@ class Metric(abc.ABC):
         for start in range(0, num_rows, self.batch_size):
             rows = np.arange(start, min(start + self.batch_size, num_rows))
             samples, perturbed = build(rows)
-            weights = data.weights[samples]
-            out[rows] = forward(
-                tf.constant(np.asarray(perturbed, dtype=data.inputs.dtype)), tf.constant(weights)
-            ).numpy()
+            parts = [
+                tf.constant(np.asarray(p, dtype=x.dtype))
+                for p, x in zip(as_flat(perturbed), data.flat, strict=True)
+            ]
+            batch = parts[0] if len(parts) == 1 else tuple(parts)
+            out[rows] = forward(batch, tf.constant(data.weights[samples])).numpy()
         return out
 
     def scores(self, data: MetricInputs) -> np.ndarray:
         """Operator scores (N,) at the unperturbed inputs."""
-        return self.row_scores(data, len(data), lambda rows: (rows, data.inputs[rows]))
+        return self.row_scores(data, len(data), lambda rows: (rows, data.rows(rows)))
 
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        """The model's outputs (N, K), ``batch_size`` samples at a time (compiled)."""
-        return engine.predict_in_chunks(self.kernels, self.model, inputs, self.batch_size)
-
-    def _forward(self, data: MetricInputs) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
-        x, k = data.inputs, int(data.weights.shape[1])
-        return self.kernels.get(
-            ("forward", x.shape[1:], x.dtype, k),
-            lambda: engine.forward_fn(
-                self.model, resolve_operator(self.operator), x.shape[1:], k, tf.as_dtype(x.dtype)
-            ),
+    def predict(self, inputs: Any) -> np.ndarray:
+        """The model's (selected) outputs (N, K), ``batch_size`` samples at a time (compiled);
+        ``inputs`` is one array, or a tuple of them for a model of several inputs."""
+        return engine.predict_in_chunks(
+            self.kernels,
+            self.scored_model,
+            as_flat(inputs),
+            self.batch_size,
+            pack=self.pack_for_model,
+            key=self._form_key(),
         )
 
-    @staticmethod
-    def _check_attributions(attributions: Any, x: np.ndarray) -> np.ndarray:
-        values = to_array(attributions, "attributions")
-        if values.dtype == object or not (
-            np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.bool_)
-        ):
-            raise InputError(
-                f"attributions: expected numbers, got an array of dtype {values.dtype}"
-            )
-        feature_layout(x.shape, values.shape)  # raises on a shape that does not fit
-        values = values.astype(np.float64)
-        if not np.all(np.isfinite(values)):
-            raise InputError("attributions: expected finite values, got NaN or inf")
-        return values
+    def _forward(self, data: MetricInputs) -> Callable[[Any, tf.Tensor], tf.Tensor]:
+        shapes = tuple(tuple(x.shape[1:]) for x in data.flat)
+        dtypes = tuple(tf.as_dtype(x.dtype) for x in data.flat)
+        k = int(data.weights.shape[1])
+        operator = resolve_operator(self.operator)
+        pack = self.pack_for_model
+
+        def flat_operator(model: Any, points: Any, weights: tf.Tensor) -> tf.Tensor:
+            return operator(model, pack(as_flat(points)), weights)
+
+        shape: Any = shapes[0] if len(shapes) == 1 else shapes
+        dtype: Any = dtypes[0] if len(dtypes) == 1 else dtypes
+        return self.kernels.get(
+            ("forward", shapes, dtypes, k, self._form_key()),
+            lambda: engine.forward_fn(self.scored_model, flat_operator, shape, k, dtype),
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -316,6 +332,6 @@ class ExplainerMetric(Metric):
         default=None, validator=check_explainer_field, repr=False
     )
 
-    def explain(self, inputs: np.ndarray, targets: Any) -> Explanation:
+    def explain(self, inputs: Any, targets: Any) -> Explanation:
         assert self.explainer is not None  # the field's validator refuses None
         return self.explainer.explain(inputs, targets)

@@ -10,7 +10,8 @@ import attrs
 
 from ..errors import InputError
 from ..explainer import Explainer
-from ..inputs import coerce_inputs, merge_targets
+from ..inputs import coerce_structured, merge_targets
+from ..structure import input_specs
 from .base import Metric, MetricResult
 
 __all__ = ["evaluate"]
@@ -41,7 +42,7 @@ def evaluate(
         explainer: the explainer under evaluation; its model, operator and batch_size are
             passed to every metric (unless ``metric_params`` say otherwise), and it is
             passed as ``explainer=`` to the metrics that re-explain (max_sensitivity,
-            randomization).
+            randomization). Its ``output`` is scored.
         inputs: as for :meth:`xaikit.Explainer.explain`.
         targets: as for :meth:`xaikit.Explainer.explain`.
         metrics: registered metric names (see :func:`xaikit.list_metrics`) or built
@@ -75,6 +76,11 @@ def evaluate(
                     f"metrics: expected metrics of the explainer's model, got {item.name!r} "
                     "built on another model"
                 )
+            if item.output != explainer.output:
+                raise InputError(
+                    f"metrics: {item.name!r} scores output={item.output!r}, the explainer "
+                    f"explains output={explainer.output!r}"
+                )
             built[item.name] = item
         elif isinstance(item, str):
             factories[item] = registry.get("metrics", item, argument="metrics")
@@ -102,6 +108,7 @@ def evaluate(
     defaults = {
         "operator": explainer.operator,
         "batch_size": explainer.batch_size,
+        "output": explainer.output,
         "explainer": explainer,
     }
     for name, factory in factories.items():
@@ -115,8 +122,10 @@ def evaluate(
             params.pop("explainer", None)
         params.update(per_metric.get(name, {}))
         built[name] = factory(explainer.model, **params)
-    x, dataset_targets = coerce_inputs(inputs, explainer.model)
+    # a dataset is read once; every metric then gets the same arrays in the same form
+    flat, form, dataset_targets = coerce_structured(inputs, input_specs(explainer.model))
     targets = merge_targets(targets, dataset_targets)
+    x = form.pack(flat)
     explanation = explainer.explain(x, targets)
     order = [item.name if isinstance(item, Metric) else item for item in selected]
     return {name: built[name](x, None, explanation) for name in order}

@@ -18,14 +18,14 @@ from typing import Any
 import attrs
 import numpy as np
 
-from ..baselines import check_baseline, constant_baselines
+from ..baselines import check_baseline
 from ..errors import InputError
 from ..validators import boolean, optional, positive_int, seed
 from ._features import grid_masks, row_correlation
+from ._structure import refuse_integer_inputs, structured_replacements
 from .base import Metric, MetricInputs, MetricResult, positive_number
 
 __all__ = ["MuFidelity", "Infidelity"]
-
 
 
 def _open_unit(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -78,19 +78,21 @@ class MuFidelity(Metric):
 
     def compute(self, data: MetricInputs) -> MetricResult:
         rng = np.random.default_rng(self.seed)
-        masks = grid_masks(rng, self.n_subsets, self.subset_fraction, data.layout, self.grid_size)
-        replacement = constant_baselines(self.baseline, data.inputs)[:, 0]
+        features = data.features
+        masks = grid_masks(
+            rng, self.n_subsets, self.subset_fraction, features.parts, self.grid_size
+        )  # (S, F)
+        replacement = structured_replacements(self.baseline, data.flat, data.names)
         subsets = self.n_subsets
 
-        def build(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def build(rows: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
             samples, subset = rows // subsets, rows % subsets
-            mask = data.layout.expand(masks[subset])
-            return samples, np.where(mask, replacement[samples], data.inputs[samples])
+            new = [values[samples] for values in replacement]
+            return samples, features.replace(masks[subset], new, data.rows(samples))
 
         removed = self.row_scores(data, len(data) * subsets, build).reshape(len(data), subsets)
         drops = self.scores(data)[:, None] - removed
-        flat_masks = masks.reshape(subsets, -1).astype(np.float64)
-        sums = data.attributions.reshape(len(data), -1) @ flat_masks.T
+        sums = data.feature_values() @ masks.T.astype(np.float64)
         scores = row_correlation(sums, drops, constant=0.0)
         return self.result(scores, details={"drops": drops, "subset_sums": sums})
 
@@ -129,33 +131,33 @@ class Infidelity(Metric):
 
     n_perturbations: int = attrs.field(default=32, validator=positive_int)
     noise_scale: float = attrs.field(default=0.1, validator=positive_number)
-    multiply_by_inputs: bool = attrs.field(
-        default=True, validator=boolean
-    )
+    multiply_by_inputs: bool = attrs.field(default=True, validator=boolean)
     baseline: Any = attrs.field(default=0.0, validator=check_baseline, eq=False)
     normalize: bool = attrs.field(default=False, validator=boolean)
     seed: int | None = attrs.field(default=0, validator=seed)
 
     def compute(self, data: MetricInputs) -> MetricResult:
+        refuse_integer_inputs(data.flat, data.names, self.name, "adds Gaussian noise to inputs")
         rng = np.random.default_rng(self.seed)
         count = self.n_perturbations
-        noise = self.noise_scale * rng.standard_normal((count, *data.layout.feature_shape))
-        noise = noise.astype(data.inputs.dtype)
-        distance = data.inputs - constant_baselines(self.baseline, data.inputs)[:, 0]
+        features = data.features
+        noise = self.noise_scale * rng.standard_normal((count, features.num_features))
+        noise = noise.astype(data.dtype)  # (S, F)
+        shifts = features.expanded(noise)  # per input (S, *feature_shape[, 1])
+        bases = structured_replacements(self.baseline, data.flat, data.names)
+        distance = [x - base for x, base in zip(data.flat, bases, strict=True)]
 
-        def build(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def build(rows: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
             samples, index = rows // count, rows % count
-            shift = data.layout.expand(noise[index])
-            if self.multiply_by_inputs:
-                shift = shift * distance[samples]
-            x = data.inputs[samples]
-            return samples, x - np.broadcast_to(shift, x.shape)
+            out = []
+            for x, shift, far in zip(data.rows(samples), shifts, distance, strict=True):
+                move = shift[index] * far[samples] if self.multiply_by_inputs else shift[index]
+                out.append(x - np.broadcast_to(move, x.shape))
+            return samples, out
 
         perturbed = self.row_scores(data, len(data) * count, build).reshape(len(data), count)
         drops = self.scores(data)[:, None] - perturbed
-        predicted = data.attributions.reshape(len(data), -1) @ noise.reshape(count, -1).T.astype(
-            np.float64
-        )
+        predicted = data.feature_values() @ noise.T.astype(np.float64)
         beta = np.ones(len(data))
         if self.normalize:
             power = (predicted * predicted).mean(axis=1)

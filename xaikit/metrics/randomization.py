@@ -19,9 +19,12 @@ import numpy as np
 
 from .._activations import iter_layers
 from ..errors import InputError
-from ._features import rankdata, row_correlation
+from ..structure import input_specs
 from ..validators import boolean, seed
+from ._features import rankdata, row_correlation
+from ._structure import flatten_like
 from .base import ExplainerMetric, MetricInputs, MetricResult
+from .robustness import check_like_explainer
 
 __all__ = ["ModelRandomization", "weighted_layers"]
 
@@ -160,18 +163,17 @@ class ModelRandomization(ExplainerMetric):
         pairs.reverse()  # from the output down
         trained = copy.get_weights()
         explainer = _with_model(self.explainer, copy)
+        specs = input_specs(self.model)
+        original = data.feature_values()
         curves = np.empty((len(data), len(pairs)), dtype=np.float64)
         for stage, (_, layer) in enumerate(pairs):
             if not self.cascading:
                 copy.set_weights(trained)
             _reinitialize(layer, self.seed + stage)
-            randomized = explainer.explain(data.inputs, data.weights).attributions
-            if randomized.shape != data.attributions.shape:
-                raise InputError(
-                    f"attributions: expected the shape the explainer returns {randomized.shape}"
-                    f", got shape {data.attributions.shape}"
-                )
-            curves[:, stage] = self.compare(data.attributions, randomized)
+            explained = explainer.explain(data.pack(data.flat), data.weights).attributions
+            randomized = flatten_like(explained, specs, data.names)
+            check_like_explainer(randomized, data)
+            curves[:, stage] = self.compare(original, data.features.join(randomized))
         return self.result(
             curves.mean(axis=1),
             curves,

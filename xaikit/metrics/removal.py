@@ -14,15 +14,17 @@ Every (sample, step) pair is one row; rows are built vectorised and evaluated
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 
-from ..baselines import check_baseline, constant_baselines
+from ..baselines import check_baseline
 from ..errors import InputError
 from ..validators import boolean, positive_int, seed
 from ._features import relevance_ranks
+from ._structure import refuse_integer_inputs, structured_replacements
 from .base import Metric, MetricInputs, MetricResult
 
 __all__ = ["Deletion", "Insertion", "PixelFlipping", "area_under_curve"]
@@ -70,8 +72,8 @@ class _Removal(Metric):
         """Curves over ``steps`` equal steps towards the baseline (or from it, ``insert``),
         scored by their area over the fraction of features moved."""
         counts = self._counts_of_steps(data, steps)
-        fractions = counts / data.layout.num_features
-        replacement = constant_baselines(self.baseline, data.inputs)[:, 0]
+        fractions = counts / data.features.num_features
+        replacement = structured_replacements(self.baseline, data.flat, data.names)
         curves = self.removal_curves(data, counts, replacement, insert=insert)
         return self.result(
             area_under_curve(curves, fractions), curves, {"fractions": fractions, "counts": counts}
@@ -81,37 +83,39 @@ class _Removal(Metric):
         self,
         data: MetricInputs,
         counts: np.ndarray,
-        replacement: np.ndarray,
+        replacement: Sequence[np.ndarray],
         insert: bool = False,
     ) -> np.ndarray:
         """Scores (N, P) when the ``counts[p]`` most relevant features are replaced.
 
+        Features are ranked over all inputs together (one global order, see
+        :class:`~xaikit.metrics._structure.Features`).
+
         Args:
             data: the prepared call.
             counts: (P,) numbers of features replaced (deletion) or restored (insertion).
-            replacement: (N, *input_shape) values the removed features take.
+            replacement: one (N, ...) array per input: the values removed features take.
             insert: start from ``replacement`` and restore the most relevant features of
                 the inputs instead.
         """
-        ranks = relevance_ranks(data.attributions, self.absolute)
+        ranks = relevance_ranks(data.feature_values(), self.absolute)  # (N, F)
         points = len(counts)
-        column = (-1,) + (1,) * len(data.layout.feature_shape)
         counts = np.asarray(counts)
 
-        def build(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def build(rows: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
             samples, point = rows // points, rows % points
-            removed = ranks[samples] < counts[point].reshape(column)
+            removed = ranks[samples] < counts[point][:, None]
             if insert:
                 removed = ~removed
-            mask = data.layout.expand(removed)
-            return samples, np.where(mask, replacement[samples], data.inputs[samples])
+            new = [values[samples] for values in replacement]
+            return samples, data.features.replace(removed, new, data.rows(samples))
 
         return self.row_scores(data, len(data) * points, build).reshape(len(data), points)
 
     @staticmethod
     def _counts_of_steps(data: MetricInputs, steps: int) -> np.ndarray:
         """Features removed at each of ``steps + 1`` points (one per feature at most)."""
-        features = data.layout.num_features
+        features = data.features.num_features
         return np.unique(np.round(np.linspace(0, features, steps + 1)).astype(np.int64))
 
 
@@ -203,9 +207,7 @@ class PixelFlipping(_Removal):
     fraction: float = attrs.field(default=0.25, validator=_fraction(low_open=True))
     step: float = attrs.field(default=0.01, validator=_fraction(low_open=True))
     noise_std: Any = attrs.field(default=0.0, validator=_check_noise_std, eq=False)
-    seed: int | None = attrs.field(
-        default=0, validator=seed
-    )
+    seed: int | None = attrs.field(default=0, validator=seed)
 
     def __attrs_post_init__(self) -> None:
         if self.step > self.fraction:
@@ -214,7 +216,7 @@ class PixelFlipping(_Removal):
             )
 
     def compute(self, data: MetricInputs) -> MetricResult:
-        features = data.layout.num_features
+        features = data.features.num_features
         num_steps = int(np.floor(self.fraction / self.step + 1e-9))
         counts = np.round(np.arange(num_steps + 1) * self.step * features).astype(np.int64)
         counts = np.unique(counts)  # a step of less than one feature: one feature per step
@@ -224,23 +226,37 @@ class PixelFlipping(_Removal):
                 f"features per sample (>= {0.5 / features:.3g}), got {self.fraction}"
             )
         fractions = counts / features
-        replacement = np.asarray(constant_baselines(self.baseline, data.inputs)[:, 0])
-        noise = np.asarray(self.noise_std, dtype=data.inputs.dtype)
-        if np.any(noise > 0):
-            try:
-                noise = np.broadcast_to(noise, data.inputs.shape)
-            except ValueError:
-                raise InputError(
-                    "noise_std: expected a number or an array of one sample's shape "
-                    f"{data.inputs.shape[1:]}, got shape {noise.shape}"
-                ) from None
-            rng = np.random.default_rng(self.seed)
-            draws = rng.standard_normal(data.inputs.shape).astype(data.inputs.dtype)
-            replacement = replacement + noise * draws
+        replacement = structured_replacements(self.baseline, data.flat, data.names)
+        if np.any(np.asarray(self.noise_std) > 0):
+            replacement = self._noisy(data, replacement)
         curves = self.removal_curves(data, counts, replacement)
-        ranks = relevance_ranks(data.attributions, self.absolute)
+        ranks = relevance_ranks(data.feature_values(), self.absolute)
+        split = data.features.split(ranks)
         return self.result(
             area_under_curve(curves, fractions),
             curves,
-            {"fractions": fractions, "counts": counts, "ranks": ranks},
+            {"fractions": fractions, "counts": counts, "ranks": data.pack(split)},
         )
+
+    def _noisy(self, data: MetricInputs, replacement: list[np.ndarray]) -> list[np.ndarray]:
+        """``replacement`` plus Gaussian noise of ``noise_std``, drawn once per element (one
+        draw over the elements of all inputs, end to end in input order)."""
+        refuse_integer_inputs(data.flat, data.names, self.name, "adds noise to flipped features")
+        rng = np.random.default_rng(self.seed)
+        sizes = [int(np.prod(x.shape[1:], dtype=np.int64)) for x in data.flat]
+        draws = rng.standard_normal((len(data), sum(sizes)))
+        bounds = np.cumsum([0, *sizes])
+        out = []
+        for index, (values, x) in enumerate(zip(replacement, data.flat, strict=True)):
+            noise = np.asarray(self.noise_std, dtype=x.dtype)
+            try:
+                noise = np.broadcast_to(noise, x.shape)
+            except ValueError:
+                raise InputError(
+                    "noise_std: expected a number or an array of one sample's shape "
+                    f"{x.shape[1:]}, got shape {noise.shape}"
+                    + ("" if len(data.flat) == 1 else f" (input {data.names[index]!r})")
+                ) from None
+            part = draws[:, bounds[index] : bounds[index + 1]].reshape(x.shape).astype(x.dtype)
+            out.append(values + noise * part)
+        return out
