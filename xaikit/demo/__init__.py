@@ -3,7 +3,8 @@
 ``xaikit demo --out demo-output`` (what ``make demo`` runs) calls :func:`run_demo`. Nothing is
 downloaded: the data sets are drawn in code (:mod:`xaikit.demo.data`), where the relevant
 region of each sample is known, so the report can say how much attribution each method puts
-on it.
+on it. Two structured tasks show token ids explained at their embedding layer and a model
+of two inputs (:mod:`xaikit.demo.structured`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 
 from .data import DemoData, bursts, shapes, table
 from .report import summary, write_report
-from .runner import FULL, QUICK, KindRun, MethodRun, Settings, relevance_mass, run
+from .runner import FULL, KINDS, QUICK, KindRun, MethodRun, Settings, relevance_mass, run
+from .structured import PairData, TextData, image_table, sentences
 
 __all__ = [
     "run_demo",
@@ -30,6 +32,11 @@ __all__ = [
     "shapes",
     "bursts",
     "table",
+    "KINDS",
+    "TextData",
+    "PairData",
+    "sentences",
+    "image_table",
 ]
 
 
@@ -38,7 +45,7 @@ def run_demo(
     *,
     quick: bool = False,
     seed: int = 0,
-    kinds: Sequence[str] = ("image", "series", "tabular"),
+    kinds: Sequence[str] = KINDS,
     methods: Sequence[str] | None = None,
     metrics: bool = True,
     log: Callable[[str], None] = lambda message: None,
@@ -49,7 +56,8 @@ def run_demo(
         out: output folder (created).
         quick: the small :data:`QUICK` settings (for tests) instead of :data:`FULL`.
         seed: seeds data, weights, training and seeded methods: same seed, same output.
-        kinds: which of 'image', 'series', 'tabular' to run.
+        kinds: which of 'image', 'series', 'tabular', 'text' (token ids explained at
+            their embedding), 'two_input' (an image and a table) to run.
         methods: method names (default: every registered method, plugins included).
         metrics: add a metrics table when ``xaikit.metrics.evaluate`` is available.
         log: receives one line per step (e.g. ``print``).

@@ -7,6 +7,8 @@ from ``numpy.random.default_rng(seed)``, so the same arguments give the same arr
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 import numpy as np
 
@@ -152,4 +154,4 @@ def table(n: int, *, features: int = 8, seed: int = 0) -> DemoData:
 
 
 #: kind -> maker(n, seed=...) of that kind's data set.
-MAKERS = {"image": shapes, "series": bursts, "tabular": table}
+MAKERS: dict[str, Callable[..., DemoData]] = {"image": shapes, "series": bursts, "tabular": table}

@@ -14,6 +14,8 @@ import numpy as np
 from .. import viz
 from .._json import jsonable
 from ..viz._mpl import pyplot
+from .data import DemoData
+from .report_structured import TASKS, per_input_summary, task_html, write_task
 from .runner import KindRun, MethodRun
 
 __all__ = ["write_report", "summary"]
@@ -33,6 +35,7 @@ def _titles(run: KindRun) -> list[str]:
 
 def _picture(run: KindRun, values: Any, path: Path, title: str) -> None:
     data = run.data
+    assert isinstance(data, DemoData)
     figure = viz.plot(
         values,
         data.inputs,
@@ -64,7 +67,8 @@ def _epoch_strip(run: KindRun, path: Path) -> None:
         limits = viz.color_limits(maps)
         for ax, step, heat in zip(axes[i], steps, maps, strict=True):
             title = ("before training" if step == 0 else f"epoch {step}") if i == 0 else None
-            viz.image_overlay(run.data.inputs[i], heat, ax, limits=limits, title=title)
+            image = np.asarray(run.data.inputs)[i]
+            viz.image_overlay(image, heat, ax, limits=limits, title=title)
     figure.suptitle("saliency while the model trains (ExplainCallback)", fontsize=10)
     viz.save(figure, path, dpi=80)
 
@@ -94,9 +98,9 @@ def summary(results: Mapping[str, KindRun]) -> dict[str, Any]:
                 entry["error"] = item.error
             else:
                 entry.update(
-                    relevance_mass=float(item.relevance_mass.mean()),
-                    relevance_mass_per_sample=item.relevance_mass.round(4).tolist(),
-                    region_area=float(item.area.mean()),
+                    relevance_mass=item.mean_mass,
+                    relevance_mass_per_sample=np.round(np.asarray(item.relevance_mass), 4).tolist(),
+                    region_area=item.mean_area,
                     seconds=round(item.seconds, 3),
                     metrics=_metric_means(item),
                 )
@@ -104,6 +108,8 @@ def summary(results: Mapping[str, KindRun]) -> dict[str, Any]:
                     entry["metric_errors"] = dict(item.metric_errors)
                 if item.metrics_error:
                     entry["metrics_error"] = item.metrics_error
+                if item.per_input:
+                    entry["per_input"] = per_input_summary(item)
             methods[item.name] = entry
         out[kind] = {
             "description": run.data.description,
@@ -129,6 +135,7 @@ td img { max-width: 100%; }
 .err { color: #a00; font-family: monospace; }
 .good { color: #060; font-weight: bold; }
 .note { color: #555; font-size: 0.9em; }
+.tokens { margin: 4px 0; line-height: 1.8; }
 """
 
 
@@ -155,7 +162,7 @@ def _method_rows(kind: str, run: KindRun) -> str:
                 f"{html.escape(item.error)}</td></tr>"
             )
             continue
-        mass, area = float(item.relevance_mass.mean()), float(item.area.mean())
+        mass, area = item.mean_mass, item.mean_area
         css = "num good" if mass > 2 * area else "num"
         rows.append(
             f"<tr><td>{label}</td><td><img src='{kind}/{item.name}.png' "
@@ -220,6 +227,9 @@ def _html(results: Mapping[str, KindRun]) -> str:
         "than twice the area).</p>",
     ]
     for kind, run in results.items():
+        if kind in TASKS:
+            parts.append(task_html(kind, run))
+            continue
         parts.append(
             f"<h2>{html.escape(kind)}: {html.escape(run.data.description)}</h2>"
             f"<p>Test accuracy {run.accuracy:.1%}, trained in {run.train_seconds:.1f} s. "
@@ -252,7 +262,11 @@ def write_report(results: Mapping[str, KindRun], out: str | Path) -> Path:
     for kind, run in results.items():
         folder = root / kind
         folder.mkdir(exist_ok=True)
+        if kind in TASKS:
+            write_task(run, folder)
+            continue
         data = run.data
+        assert isinstance(data, DemoData)
         np.save(folder / "inputs.npy", data.inputs)
         np.save(folder / "labels.npy", data.labels)
         np.save(folder / "relevant.npy", data.relevant)

@@ -19,8 +19,10 @@ from xaikit.capabilities import describe_kinds
 
 from .data import MAKERS, DemoData
 from .model import accuracy, train_model
+from .structured import PairData, TextData
 
 __all__ = [
+    "KINDS",
     "Settings",
     "FULL",
     "QUICK",
@@ -50,15 +52,31 @@ class Settings:
     metric_kinds: tuple[str, ...] = ("image", "series", "tabular")
 
 
+#: Every kind the demo runs: the one-input data sets, then the structured tasks (token ids
+#: at their embedding, a model of two inputs; see :mod:`xaikit.demo.structured`).
+KINDS: tuple[str, ...] = ("image", "series", "tabular", "text", "two_input")
+
 #: What ``xaikit demo`` runs (well under a minute on two CPU cores).
 FULL = Settings(
-    train={"image": (1500, 8), "series": (1200, 10), "tabular": (800, 20)},
-    explained={"image": 6, "series": 4, "tabular": 4},
+    train={
+        "image": (1500, 8),
+        "series": (1200, 10),
+        "tabular": (800, 20),
+        "text": (600, 8),
+        "two_input": (800, 10),
+    },
+    explained={"image": 6, "series": 4, "tabular": 4, "text": 8, "two_input": 4},
 )
 #: A smaller run for tests.
 QUICK = Settings(
-    train={"image": (400, 6), "series": (400, 8), "tabular": (300, 15)},
-    explained={"image": 4, "series": 2, "tabular": 2},
+    train={
+        "image": (400, 6),
+        "series": (400, 8),
+        "tabular": (300, 15),
+        "text": (300, 6),
+        "two_input": (400, 8),
+    },
+    explained={"image": 4, "series": 2, "tabular": 2, "text": 4, "two_input": 2},
     test_samples=100,
     metric_kinds=("image",),
 )
@@ -87,6 +105,8 @@ class MethodRun:
         metrics_error: why no metric ran at all (e.g. not computed in this run).
         skipped: why the method did not run although nothing failed: it declares that it
             does not explain this kind of data (e.g. ``"not applicable (images only)"``).
+        per_input: for a model of several inputs, input name -> its ``mass`` and ``area``
+            (N,) within that input and its ``share`` (N,) of the total ``|attribution|``.
     """
 
     name: str
@@ -101,6 +121,17 @@ class MethodRun:
     metric_errors: Mapping[str, str] = attrs.field(factory=dict)
     metrics_error: str | None = None
     skipped: str | None = None
+    per_input: Mapping[str, Mapping[str, np.ndarray]] = attrs.field(factory=dict)
+
+    @property
+    def mean_mass(self) -> float:
+        """The mean relevance mass over the samples (NaN when the method did not run)."""
+        return float("nan") if self.relevance_mass is None else float(self.relevance_mass.mean())
+
+    @property
+    def mean_area(self) -> float:
+        """The mean area of the relevant region (NaN when the method did not run)."""
+        return float("nan") if self.area is None else float(self.area.mean())
 
 
 @attrs.frozen(eq=False)
@@ -118,7 +149,7 @@ class KindRun:
             before training (step 0) and after each epoch, from an ExplainCallback.
     """
 
-    data: DemoData
+    data: DemoData | TextData | PairData
     probabilities: np.ndarray
     accuracy: float
     train_seconds: float
@@ -149,7 +180,7 @@ def relevance_mass(attributions: Any, relevant: np.ndarray) -> tuple[np.ndarray,
                 f"attributions: expected shape {mask.shape} or {mask.shape[:-1]}, got "
                 f"{values.shape}"
             )
-        mask = mask.any(axis=-1)
+        mask = np.asarray(mask.any(axis=-1), dtype=bool)
     n = values.shape[0]
     total = values.reshape(n, -1).sum(axis=1)
     inside = (values * mask).reshape(n, -1).sum(axis=1)
@@ -180,10 +211,20 @@ def seeded(explainer: Any, seed: int) -> Any:
 DATA_KIND = {"image": "image", "series": "sequence", "tabular": "tabular"}
 
 
+#: What the structured tasks need a method to declare, and why.
+NEEDS = {
+    "text": ("layers", "token ids are explained at their embedding layer; it declares no layers"),
+    "two_input": ("multi_input", "models of one input only; it declares no multi_input"),
+}
+
+
 def not_applicable(method: Any, kind: str) -> str | None:
     """Why ``method`` (a registered class or factory) does not run on the demo's ``kind``,
     from what it declares, or None when it applies."""
     capabilities = xaikit.capabilities_of(method)
+    if kind in NEEDS:
+        flag, why = NEEDS[kind]
+        return None if getattr(capabilities, flag) else f"not applicable ({why})"
     if capabilities.supports(DATA_KIND.get(kind, kind)):
         return None
     return f"not applicable ({describe_kinds(capabilities.data)})"
@@ -296,7 +337,7 @@ def run(
     settings: Settings = FULL,
     *,
     seed: int = 0,
-    kinds: Sequence[str] = ("image", "series", "tabular"),
+    kinds: Sequence[str] = KINDS,
     methods: Sequence[str] | None = None,
     metrics: bool = True,
     log: Callable[[str], None] = lambda message: None,
@@ -306,7 +347,8 @@ def run(
     Args:
         settings: :data:`FULL` or :data:`QUICK` (or your own sizes).
         seed: seeds the data, the weights, the training order and seeded methods.
-        kinds: which of 'image', 'series', 'tabular' to run.
+        kinds: which of :data:`KINDS` to run ('image', 'series', 'tabular', 'text',
+            'two_input').
         methods: method names (default: all registered).
         metrics: score each method with ``xaikit.metrics.evaluate`` when available (for
             the kinds in ``settings.metric_kinds``).
@@ -315,10 +357,15 @@ def run(
     Returns:
         kind -> :class:`KindRun`.
     """
+    from .structured_run import run_task
+
     results = {}
     for kind in kinds:
+        if kind not in KINDS:
+            raise ValueError(f"kinds: expected some of {list(KINDS)}, got {kind!r}")
         if kind not in MAKERS:
-            raise ValueError(f"kinds: expected some of {sorted(MAKERS)}, got {kind!r}")
+            results[kind] = run_task(kind, settings, seed=seed, methods=methods, log=log)
+            continue
         size, epochs = settings.train[kind]
         train = MAKERS[kind](size, seed=seed)
         test = MAKERS[kind](settings.test_samples, seed=seed + 1)
@@ -344,8 +391,8 @@ def run(
                 log(f"{kind}: {item.name} failed: {item.error}")
             else:
                 log(
-                    f"{kind}: {item.name}: relevance mass {item.relevance_mass.mean():.2f} "
-                    f"(region area {item.area.mean():.2f})"
+                    f"{kind}: {item.name}: relevance mass {item.mean_mass:.2f} "
+                    f"(region area {item.mean_area:.2f})"
                 )
         epoch_maps = dict(watch[0].attributions) if watch else {}
         results[kind] = KindRun(
