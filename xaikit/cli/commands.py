@@ -294,14 +294,14 @@ def cmd_methods(args: argparse.Namespace) -> int:
             print("  (none)")
         width = max((len(name) for name in entries), default=0)
         plugin_width = max((len(e.plugin) for e in entries.values()), default=0)
-        declared = {
+        notes = {
             name: xaikit.capabilities_of(e.obj).summary() if kind == "methods" else ""
             for name, e in entries.items()
         }
-        declared_width = max((len(text) for text in declared.values()), default=0)
+        notes_width = max((len(text) for text in notes.values()), default=0)
         for entry in entries.values():
             summary = _summary_line(entry.obj)
-            what = f"{declared[entry.name]:<{declared_width}}  " if declared_width else ""
+            what = f"{notes[entry.name]:<{notes_width}}  " if notes_width else ""
             print(f"  {entry.name:<{width}}  {entry.plugin:<{plugin_width}}  {what}{summary}")
     return 0
 

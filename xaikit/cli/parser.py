@@ -85,7 +85,7 @@ def _model_options(parser: argparse.ArgumentParser, data: bool = False) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``xaikit`` argument parser."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--debug",
         action="store_true",

@@ -90,10 +90,10 @@ def series_lines(
         colours = cmap(norm(middle))
         colours[:, 3] = np.clip(np.abs(middle) / max(abs(vmin), abs(vmax)), 0.0, 1.0) ** 0.5
         ax.plot(time, line, color="0.55", linewidth=0.8, zorder=1)
-        ax.add_collection(LineCollection(segments, colors=colours, linewidths=2.5, zorder=2))
+        ax.add_collection(LineCollection(list(segments), colors=colours, linewidths=2.5, zorder=2))
     if highlight is not None:
         mask = np.asarray(highlight, dtype=bool)
-        mask = mask.any(axis=-1) if mask.ndim == 2 else mask
+        mask = np.asarray(mask.any(axis=-1), dtype=bool) if mask.ndim == 2 else mask
         for start, stop in _spans(mask):
             ax.axvspan(start - 0.5, stop - 0.5, color="limegreen", alpha=0.15, linewidth=0)
     ax.set_xlim(-0.5, length - 0.5)
