@@ -151,15 +151,33 @@ def test_layer_needs_a_method_declaring_layers(files, tmp_path, capsys):
     assert "saliency" in line
 
 
-def test_evaluate_refuses_several_inputs_in_one_line(files, tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("model", "inputs", "method", "extra"),
+    [
+        ("two", "two.npz", "integrated_gradients", {"steps": 8}),
+        ("heads", "heads.npy", "saliency", {"output": "label"}),
+    ],
+)
+def test_evaluate_scores_structured_models_as_the_api(files, tmp_path, model, inputs, method,
+                                                      extra):  # fmt: skip
     root = files["root"]
-    code = run("evaluate", "--model", root / "two.keras", "--inputs", root / "two.npz",
-               "--method", "saliency", "--out", tmp_path)  # fmt: skip
+    options = ["--output", "label"] if "output" in extra else ["--param", "steps=8"]
+    code = run("evaluate", "--model", root / f"{model}.keras", "--inputs", root / inputs,
+               "--method", method, *options, "--metric", "deletion", "--metric-param",
+               "steps=5", "--out", tmp_path)  # fmt: skip
+    assert code == 0
+    x = files["two"] if model == "two" else files["heads"]
+    explainer = xaikit.get_explainer(method, files["models"][model], **extra)
+    expected = xaikit.metrics.evaluate(explainer, x, None, ["deletion"], steps=5)
+    saved = json.loads((tmp_path / "metrics.json").read_text())["metrics"]["deletion"]
+    np.testing.assert_allclose(saved["scores"], expected["deletion"].scores, rtol=1e-6)
+
+
+def test_evaluate_refuses_layer_in_one_line(files, tmp_path, capsys):
+    root = files["root"]
+    code = run("evaluate", "--model", root / "tokens.keras", "--inputs", root / "ids.npy",
+               "--method", "saliency", "--layer", "embedding", "--out", tmp_path)  # fmt: skip
     assert code == 1
     line = capsys.readouterr().err.strip()
     assert "\n" not in line
-    assert line.startswith("xaikit: error: --inputs: evaluate does not score models of several")
-    code = run("evaluate", "--model", root / "heads.keras", "--inputs", root / "heads.npy",
-               "--method", "saliency", "--output", "age", "--out", tmp_path)  # fmt: skip
-    assert code == 1
-    assert "--output: evaluate does not take --output yet" in capsys.readouterr().err
+    assert line.startswith("xaikit: error: --layer: evaluate scores attributions of the inputs")

@@ -201,8 +201,8 @@ def _plot(args: argparse.Namespace, explanation: Any, inputs: Any, rows: int, ou
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``xaikit evaluate``: metric means and per-sample scores (JSON and CSV)."""
+    _refuse_layer(args)
     model, inputs, targets = _prepare(args)
-    _refuse_structured(args, inputs)
     explainer, entry = _explainer(args, model)
     known = xaikit.list_metrics()
     for name in args.metric or ():
@@ -242,19 +242,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_structured(args: argparse.Namespace, inputs: Any) -> None:
-    """Metrics score one-input, one-output models for now: refuse the rest in one line."""
-    if isinstance(inputs, dict):
+def _refuse_layer(args: argparse.Namespace) -> None:
+    """Metrics perturb the inputs by their attributions: attributions at a layer do not fit."""
+    if args.layer:
         raise CliError(
-            f"--inputs: evaluate does not score models of several inputs yet (the metrics take "
-            f"one input array); explain them with xaikit explain --inputs {args.inputs}"
+            "--layer: evaluate scores attributions of the inputs (metrics perturb the inputs "
+            "in the order of their attributions); attributions at a layer have the layer's "
+            "shape, so leave out --layer (use it with xaikit explain)"
         )
-    for option, value in (("--output", args.output), ("--layer", args.layer)):
-        if value:
-            raise CliError(
-                f"{option}: evaluate does not take {option} yet (the metrics score a model's "
-                f"one output at its inputs); use it with xaikit explain"
-            )
 
 
 def _summary_line(obj: Any) -> str:
