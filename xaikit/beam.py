@@ -32,7 +32,7 @@ import argparse
 import math
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import numpy as np
@@ -215,22 +215,31 @@ class WriteShards(beam.DoFn):
         self.out = out
 
     def setup(self) -> None:
-        group = open_existing(self.out, "r+")
-        if group is None:
-            raise FileNotFoundError(f"no run store at {self.out}")
-        self.store = Store(group, self.out)
+        self.store = _open_store(self.out)
 
     def teardown(self) -> None:
         self.store.close()
 
     def process(self, element: tuple[int, PredictionResult]) -> Iterator[int]:
         index, result = element
-        self.store.write_shard(index, result.example.start, result.inference)
+        # Beam's PredictionResult types its fields with unbound type variables: here they
+        # are the shard (rows without data) and the explained arrays by name.
+        shard = cast(Shard, result.example)
+        arrays = cast(Mapping[str, np.ndarray], result.inference)
+        self.store.write_shard(index, shard.start, arrays)
         yield index
 
 
+def _open_store(out: str) -> Store:
+    """The store the driver created at ``out``, opened for writing."""
+    group = open_existing(out, "r+")
+    if group is None:
+        raise FileNotFoundError(f"no run store at {out}")
+    return Store(group, out)
+
+
 def _finalize(count: int, out: str, num_samples: int) -> int:
-    store = Store(open_existing(out, "r+"), out)
+    store = _open_store(out)
     store.finalize(num_samples)
     store.close()
     return count
@@ -329,6 +338,7 @@ def run_pipeline(
         overwrite=overwrite,
         shard_size=shard_size,
     )
+    assert source.num_samples is not None  # a file's rows and a folder's images are counted
     num_samples = int(source.num_samples)
     committed = store.committed()
     todo = [

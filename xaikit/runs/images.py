@@ -64,12 +64,13 @@ class ImageFolderSource:
             raise InputError(f"data: expected a folder of images, got {folder} (not a folder)")
         if size is None:
             shape = model_input_shape(model) if model is not None else None
-            if shape is None or len(shape) != 3 or any(d is None for d in shape):
+            known = [] if shape is None else [int(d) for d in shape if d is not None]
+            if shape is None or len(shape) != 3 or len(known) != 3:
                 raise InputError(
                     "data: a folder of images needs a model taking images (H, W, C) of fixed "
                     f"size, got a model input shape {shape}"
                 )
-            size = (int(shape[0]), int(shape[1]), int(shape[2]))
+            size = (known[0], known[1], known[2])
         if len(size) != 3 or size[2] not in (1, 3, 4):
             raise InputError(f"size: expected (height, width, 1, 3 or 4 channels), got {size}")
         files = sorted(

@@ -10,7 +10,14 @@ import zarr
 
 from ..errors import InputError
 from ..explanation import Explanation
-from .store import FORMAT, MARKERS, open_existing
+from .store import (
+    FORMAT,
+    MARKERS,
+    array_at,
+    int_attribute,
+    mapping_attribute,
+    open_existing,
+)
 
 __all__ = ["Run", "open_run"]
 
@@ -45,11 +52,11 @@ class Run:
 
     @property
     def params(self) -> dict[str, Any]:
-        return dict(self.group.attrs.get("params", {}))
+        return dict(mapping_attribute(self.group.attrs.get("params", {}), "params"))
 
     @property
     def shard_size(self) -> int:
-        return int(self.group.attrs["shard_size"])
+        return int_attribute(self.group.attrs["shard_size"], "shard_size")
 
     @property
     def complete(self) -> bool:
@@ -60,7 +67,7 @@ class Run:
     def expected_samples(self) -> int | None:
         """The data's number of samples; None while unknown (a stream not yet finished)."""
         value = self.group.attrs.get("num_samples")
-        return None if value is None else int(value)
+        return None if value is None else int_attribute(value, "num_samples")
 
     # ------------------------------------------------------------------ progress
     @property
@@ -68,14 +75,14 @@ class Run:
         """(num_shards,) bool: which shards are committed."""
         if MARKERS not in self.group:
             return np.zeros(0, dtype=bool)
-        return np.asarray(self.group[MARKERS][:], dtype=bool)
+        return np.asarray(array_at(self.group, MARKERS)[:], dtype=bool)
 
     @property
     def committed_rows(self) -> np.ndarray:
         """(rows,) bool over the arrays' rows: True where the row's shard is committed."""
         if "sample_index" not in self.group:
             return np.zeros(0, dtype=bool)
-        rows = self.group["sample_index"].shape[0]
+        rows = array_at(self.group, "sample_index").shape[0]
         shards = self.committed_shards
         mask = np.zeros(rows, dtype=bool)
         for k in np.flatnonzero(shards):
@@ -90,7 +97,7 @@ class Run:
     # ------------------------------------------------------------------ arrays
     def array(self, name: str) -> zarr.Array | None:
         """The per-sample array ``name``, or None when the run has none."""
-        return self.group[name] if name in self.group else None
+        return array_at(self.group, name) if name in self.group else None
 
     def _required(self, name: str) -> zarr.Array:
         array = self.array(name)
@@ -101,8 +108,11 @@ class Run:
     @property
     def attribution_arrays(self) -> dict[str, zarr.Array]:
         """The attributions per model input, by input name (one entry for one input)."""
-        names = self.group.attrs.get("attribution_arrays", {"inputs": "attributions"})
-        return {key: self._required(name) for key, name in names.items()}
+        names = mapping_attribute(
+            self.group.attrs.get("attribution_arrays", {"inputs": "attributions"}),
+            "attribution_arrays",
+        )
+        return {key: self._required(str(name)) for key, name in names.items()}
 
     @property
     def attributions(self) -> zarr.Array:

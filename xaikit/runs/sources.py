@@ -26,7 +26,7 @@ import math
 import os
 import queue
 import threading
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Generator, Iterable, Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -202,7 +202,7 @@ def _file_reader(x: np.ndarray) -> Callable[[slice], np.ndarray] | None:
         out = np.empty((rows.stop - rows.start, *x.shape[1:]), dtype=x.dtype)
         with open(filename, "rb") as file:
             file.seek(x.offset + rows.start * row_bytes)
-            if file.readinto(memoryview(out).cast("B")) != out.nbytes:
+            if file.readinto(out.data.cast("B")) != out.nbytes:
                 raise OSError(f"{filename}: the file ended before row {rows.stop}")
         return out
 
@@ -289,7 +289,7 @@ def rebatch(
     batches: Iterable[tuple[np.ndarray, np.ndarray | None, Mapping[str, np.ndarray]]],
     shard_size: int,
     skip: Container[int] = (),
-) -> Iterator[Shard]:
+) -> Generator[Shard, None, None]:
     """Batches ``(x, y, columns)`` of any sizes cut into shards of ``shard_size`` rows.
 
     Holds at most one shard plus one incoming batch. Shards in ``skip`` are counted, not
@@ -300,7 +300,9 @@ def rebatch(
 
     def emit(size: int) -> Shard:
         nonlocal parts, held, index, start
-        taken, rest, need = [], [], size
+        taken: list[tuple[np.ndarray, np.ndarray | None, Mapping[str, np.ndarray]]] = []
+        rest: list[tuple[np.ndarray, np.ndarray | None, Mapping[str, np.ndarray]]] = []
+        need = size
         for x, y, cols in parts:
             if need >= len(x):
                 taken.append((x, y, cols))
@@ -317,13 +319,14 @@ def rebatch(
         if index in skip:
             shard = Shard(index, start, size)
         else:
-            ys = [y for _, y, _ in taken]
+            # every part has targets or none has (checked as batches come in)
+            ys = [y for _, y, _ in taken if y is not None]
             shard = Shard(
                 index,
                 start,
                 size,
                 np.concatenate([x for x, _, _ in taken]),
-                None if ys[0] is None else np.concatenate(ys),
+                np.concatenate(ys) if ys else None,
                 {k: np.concatenate([c[k] for _, _, c in taken]) for k in taken[0][2]},
             )
         index, start = index + 1, start + size
@@ -474,12 +477,13 @@ class IterableSource:
             yield x, y, {}
 
     def describe(self) -> dict[str, Any]:
-        head = None
+        head: tuple[np.ndarray, np.ndarray | None] | None = None
         if self.reiterable:
             shards = rebatch(self._arrays(self.batches), HEAD_ROWS)
             first = next(shards, None)
             shards.close()
             if first is not None:
+                assert first.x is not None  # no shard skipped: each holds its rows
                 head = (first.x, first.y)
         return {
             "kind": "iterable",

@@ -35,7 +35,7 @@ import os
 import signal
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import zarr
@@ -74,6 +74,44 @@ def _is_local(path: str) -> bool:
     return "://" not in path
 
 
+#: The modes :func:`zarr.open_group` takes.
+OpenMode = Literal["r", "r+", "a", "w", "w-"]
+
+
+def int_attribute(value: object, name: str) -> int:
+    """A run's integer attribute ``name`` (Zarr types attributes as any JSON value).
+
+    Raises:
+        TypeError: the value is not a number (a store not written by xaikit).
+    """
+    if isinstance(value, (int, float, str)):
+        return int(value)
+    raise TypeError(f"the run's attribute {name!r} is not a number: {value!r}")
+
+
+def mapping_attribute(value: object, name: str) -> Mapping[str, Any]:
+    """A run's attribute ``name`` that xaikit writes as a JSON object.
+
+    Raises:
+        TypeError: the value is not an object (a store not written by xaikit).
+    """
+    if isinstance(value, Mapping):
+        return value
+    raise TypeError(f"the run's attribute {name!r} is not a mapping: {value!r}")
+
+
+def array_at(group: zarr.Group, name: str) -> zarr.Array:
+    """The array ``name`` of a run's group (a run's members are all arrays).
+
+    Raises:
+        TypeError: ``name`` is a sub-group (a store not written by xaikit).
+    """
+    node = group[name]
+    if not isinstance(node, zarr.Array):
+        raise TypeError(f"the run's member {name!r} is a Zarr group, not an array")
+    return node
+
+
 def _fill(dtype: np.dtype) -> Any:
     if dtype.kind in "US":
         return ""
@@ -86,7 +124,7 @@ def _put(array: zarr.Array, start: int, values: np.ndarray) -> None:
     array[start : start + len(values)] = values
 
 
-def open_existing(path: str, mode: str = "r", argument: str = "out") -> zarr.Group | None:
+def open_existing(path: str, mode: OpenMode = "r", argument: str = "out") -> zarr.Group | None:
     """The Zarr group at ``path``, or None when there is none.
 
     Raises:
@@ -113,8 +151,8 @@ class Store:
         self._listed = False
         self._pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="xaikit-zarr")
         value = group.attrs.get("num_samples")
-        self._num_samples = None if value is None else int(value)
-        self._shard_size = int(group.attrs["shard_size"])
+        self._num_samples = None if value is None else int_attribute(value, "num_samples")
+        self._shard_size = int_attribute(group.attrs["shard_size"], "shard_size")
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -161,7 +199,8 @@ class Store:
                     f"out: {path} already holds a run; pass resume=True to continue it or "
                     "overwrite=True to replace it"
                 )
-            changed = differences(group.attrs.get("fingerprint", {}), fingerprint)
+            stored = mapping_attribute(group.attrs.get("fingerprint", {}), "fingerprint")
+            changed = differences(stored, fingerprint)
             if changed:
                 raise RunMismatchError(
                     f"out: the run in {path} was made with other settings: "
@@ -221,14 +260,14 @@ class Store:
         """The array ``name``, opened once and kept (None while it does not exist)."""
         array = self._arrays.get(name)
         if array is None and name in self.group:
-            array = self._arrays[name] = self.group[name]
+            array = self._arrays[name] = array_at(self.group, name)
         return array
 
     def _create(self, name: str, **spec: Any) -> zarr.Array:
         try:
             array = self.group.create_array(name, **spec)
         except zarr.errors.ContainsArrayError:  # another worker created it meanwhile
-            array = self.group[name]
+            array = array_at(self.group, name)
         self._arrays[name] = array
         return array
 
