@@ -95,13 +95,15 @@ def num_outputs(model: Any, first: Any, predict: Predict) -> int:
 
 def target_weights(
     model: Any,
-    x: np.ndarray,
+    x: np.ndarray | tuple[np.ndarray, ...],
     targets: Any,
     operator: Operator,
     predict: Predict,
     label: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Targets as (weights (N, K) in x's dtype, the recorded targets).
+
+    ``x`` is one array, or a tuple of one array per model input (in its input order).
 
     With ``targets=None`` the top-scoring output is explained (the only one for K = 1), unless
     the operator sets ``top_class_default = False``.

@@ -198,11 +198,14 @@ def auto_batch_size(sample_shape: Sequence[int | None] | None, fallback: int = 6
     size); see benchmarks/RESULTS.md for the measurements behind it. ``fallback`` is used
     when the shape is unknown.
     """
-    if not sample_shape or any(d is None for d in sample_shape):
+    if not sample_shape:
+        return fallback
+    dims = [int(d) for d in sample_shape if d is not None]
+    if len(dims) != len(sample_shape):
         return fallback
     elements = 1
-    for dim in sample_shape:
-        elements *= int(dim)
+    for dim in dims:
+        elements *= dim
     low, high = AUTO_BATCH_LIMITS
     rows = max(1, AUTO_CHUNK_ELEMENTS // max(elements, 1))
     return int(min(high, max(low, 1 << (rows.bit_length() - 1))))

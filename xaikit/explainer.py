@@ -117,9 +117,14 @@ def check_reducer(instance: Any, attribute: attrs.Attribute, value: Any) -> None
 
 def _default_batch_size(instance: Any) -> int:
     specs = input_specs(instance.model)
-    if not specs or any(d is None for spec in specs for d in spec.shape):
+    if not specs:
         return DEFAULT_BATCH_SIZE
-    elements = sum(int(np.prod(spec.shape, dtype=np.int64)) for spec in specs)
+    elements = 0
+    for spec in specs:
+        dims = [d for d in spec.shape if d is not None]
+        if len(dims) != len(spec.shape):
+            return DEFAULT_BATCH_SIZE
+        elements += int(np.prod(dims, dtype=np.int64))
     return engine.auto_batch_size((elements,), fallback=DEFAULT_BATCH_SIZE)
 
 
@@ -542,7 +547,9 @@ class Explainer(abc.ABC):
     ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None, bool]:
         """Every chunk through the method: (flat attributions, scores, base scores, whether
         the attributions mirror the inputs)."""
-        dtype = next((x.dtype for x in flat if np.issubdtype(x.dtype, np.floating)), np.float32)
+        dtype = next(
+            (x.dtype for x in flat if np.issubdtype(x.dtype, np.floating)), np.dtype(np.float32)
+        )
         attributions: list[list[tf.Tensor]] = []
         scores, base_scores, mirrored = [], [], True
         start, runner = 0, self  # runner: self, or a copy with a smaller batch_size after OOM

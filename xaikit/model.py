@@ -163,7 +163,7 @@ class OutputView:
         return getattr(self.wrapped_model, name)
 
     @property
-    def outputs(self) -> list[Any]:
+    def outputs(self) -> list[Any] | None:
         outputs = getattr(self.wrapped_model, "outputs", None)
         if not outputs:
             return outputs

@@ -93,7 +93,9 @@ def attribution_points(model: Any, layer: str | Mapping[str, str] | None, count:
             f"layer: the keys of a layer mapping are input names; the model's inputs are "
             f"{', '.join(map(repr, names))}, got {', '.join(map(repr, unknown))}"
         )
-    slots, layers, given = [], [], []
+    slots: list[tuple[str, int]] = []
+    layers: list[Any] = []
+    given: list[str] = []
     for i, name in enumerate(names):
         if name in layer:
             slots.append(("layer", len(layers)))

@@ -148,6 +148,7 @@ def flatten_structure(value: Any, specs: Sequence[InputSpec] | None) -> tuple[li
     if isinstance(value, (list, tuple)):
         kind = "list" if isinstance(value, list) else "tuple"
         if count is not None and count > 1:
+            assert specs is not None  # count is len(specs)
             if len(value) != count:
                 raise InputError(
                     f"inputs: the model takes {count} inputs ({describe_names(specs)}), as a "
@@ -155,6 +156,7 @@ def flatten_structure(value: Any, specs: Sequence[InputSpec] | None) -> tuple[li
                 )
             return list(value), Form(kind)
         if count == 1:
+            assert specs is not None  # count is len(specs)
             rank = len(specs[0].shape) + 1
             if len(value) == 1 and np.ndim(value[0]) == rank:
                 return [value[0]], Form(kind)
@@ -163,6 +165,7 @@ def flatten_structure(value: Any, specs: Sequence[InputSpec] | None) -> tuple[li
             return list(value), Form(kind)
         return [value], Form("array")
     if count is not None and count > 1:
+        assert specs is not None  # count is len(specs)
         shape = getattr(value, "shape", None)
         got = f"one array of shape {tuple(shape)}" if shape is not None else type(value).__name__
         raise InputError(
