@@ -84,6 +84,11 @@ class _Moments:
         m2 = self.m2 + block_m2 + tf.square(delta) * (self.count * m / total)
         return _Moments(total, mean, m2)
 
+    def variance(self) -> tf.Tensor:
+        """The (population) variance of the values folded in; at least one block must be."""
+        assert self.m2 is not None, "no block folded in yet"
+        return self.m2 / self.count
+
 
 @attrs.frozen  # method positional, every other field keyword-only
 class NoiseWrapper(Explainer):
@@ -203,7 +208,7 @@ class NoiseWrapper(Explainer):
                 mo.merge(tf.reshape(b, (m, n, *b.shape[1:])))
                 for mo, b in zip(moments, blocks, strict=True)
             ]
-        out = [self.statistic(mo.mean, mo.m2 / mo.count) for mo in moments]
+        out = [self.statistic(mo.mean, mo.variance()) for mo in moments]
         return out[0] if not isinstance(result.attributions, tuple) else tuple(out)
 
     def _noisy(self, x: tf.Tensor, index: int, seeds: tf.Tensor, first: int, m: int) -> tf.Tensor:

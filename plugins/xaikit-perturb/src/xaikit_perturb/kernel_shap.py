@@ -106,10 +106,11 @@ class KernelShap(SegmentExplainer):
     def __attrs_post_init__(self) -> None:
         expected = _model_sample_shape(self.model)
         if expected is not None and self.background is not None:
-            self._check_background_shape(expected)
+            self._check_background_shape(self.background, expected)
 
-    def _check_background_shape(self, sample_shape: tuple[int, ...]) -> None:
-        got = self.background.shape
+    @staticmethod
+    def _check_background_shape(background: np.ndarray, sample_shape: tuple[int, ...]) -> None:
+        got = background.shape
         if tuple(got[1:]) != tuple(sample_shape):
             raise InputError(
                 f"background: expected an array (B, {', '.join(map(str, sample_shape))}) of "
@@ -119,7 +120,7 @@ class KernelShap(SegmentExplainer):
     def prepare(self, inputs: np.ndarray, targets: np.ndarray) -> Mapping[str, np.ndarray]:
         """Checks the background against the inputs, then segments them (see the base)."""
         if self.background is not None:
-            self._check_background_shape(tuple(inputs.shape[1:]))
+            self._check_background_shape(self.background, tuple(inputs.shape[1:]))
         return super().prepare(inputs, targets)
 
     def masks(self, rng: np.random.Generator, m: int) -> tuple[np.ndarray, np.ndarray]:

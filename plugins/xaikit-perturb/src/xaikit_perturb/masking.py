@@ -138,9 +138,9 @@ def kernel_coalitions(
     if pairs:
         sizes = np.array([k for group in groups for k in group])
         p = np.array([mass[k] for k in sizes])
-        k = rng.choice(sizes, size=pairs, p=p / p.sum())
+        drawn_sizes = rng.choice(sizes, size=pairs, p=p / p.sum())
         ranks = np.argsort(np.argsort(rng.random((pairs, m)), axis=1), axis=1)
-        drawn = ranks < k[:, None]
+        drawn = ranks < drawn_sizes[:, None]
         masks += [drawn, ~drawn]
         weights.append(np.full(2 * pairs, left / (2 * pairs)))
     return np.concatenate(masks), np.concatenate(weights)
