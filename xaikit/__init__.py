@@ -34,6 +34,7 @@ from .errors import (  # noqa: E402
 )
 from .explainer import DEFAULT_BATCH_SIZE, BatchResult, Explainer  # noqa: E402
 from .explanation import Explanation  # noqa: E402
+from .kernels import KernelCache  # noqa: E402
 from .methods import (  # noqa: E402
     GuidedBackprop,
     IntegratedGradients,
@@ -41,7 +42,6 @@ from .methods import (  # noqa: E402
     RandomBaselineIG,
     Saliency,
 )
-from .kernels import KernelCache  # noqa: E402
 from .model import model_outputs  # noqa: E402
 from .quantiles import quantile_maps  # noqa: E402
 from .registry import (  # noqa: E402

@@ -170,7 +170,9 @@ def test_find_layer_picks_the_last_4d_output_and_looks_inside_nested_models(flat
 
 def test_layer_errors_name_the_argument_and_list_candidates(flat):
     model, _ = flat
-    with pytest.raises(InputError, match="no layer named 'conv_z'; close names: 'conv_b', 'conv_a'"):
+    with pytest.raises(
+        InputError, match="no layer named 'conv_z'; close names: 'conv_b', 'conv_a'"
+    ):
         GradCAM(model, layer="conv_z")
     with pytest.raises(InputError, match="layer: expected a layer name"):
         GradCAM(model, layer=3)
