@@ -188,6 +188,9 @@ def test_noise_wrappers_explain_several_inputs_and_layers(pair):
         np.testing.assert_allclose(got, want, atol=1e-5)
     noisy = SmoothGrad(xaikit.Saliency(model), n_samples=4, seed=0).explain([a, b], 1)
     assert [x.shape for x in noisy.attributions] == [(3, 4), (3, 5)]
+    # Noise goes on float inputs; a model of ids alone would get n identical copies (VarGrad
+    # all zeros for every class), so it is refused rather than answered silently.
     ids = np.ones((2, LENGTH), "int32")
     tokens = SmoothGrad(xaikit.Saliency(token_model(), layer="embedding"), n_samples=2, seed=0)
-    assert tokens.explain(ids, 0).attributions.shape == (2, LENGTH)
+    with pytest.raises(xaikit.InputError, match="every input of this model is integer"):
+        tokens.explain(ids, 0)
