@@ -138,6 +138,12 @@ def test_an_explanation_of_a_structured_explain_is_scored(models):
     reduced = {"a": parts[0], "b": parts[1].sum(axis=-1)}
     result = Deletion(model, steps=9)({"a": x[0], "b": x[1]}, explanation.targets, reduced)
     assert result.details["counts"].tolist() == list(range(10))  # 4 + 5 features
+    saliency = xaikit.Saliency(model)  # reduces the channels of 'b' by default (max)
+    for name in sorted(xaikit.metrics.BUILTIN_METRICS):  # default parameters, grids and all
+        cls = xaikit.metrics.BUILTIN_METRICS[name]
+        extra = {"explainer": saliency} if cls.requires_explainer else {}
+        scored = cls(model, **extra)({"a": x[0], "b": x[1]}, explanation.targets, reduced)
+        assert scored.scores.shape == (N,) and np.all(np.isfinite(scored.scores)), name
 
 
 def _mixed() -> keras.Model:
