@@ -3,8 +3,8 @@ was expected and what came."""
 
 from __future__ import annotations
 
-import keras
 import attrs
+import keras
 import numpy as np
 import pytest
 from _structured_models import mixed, token_model, two_heads, two_input
