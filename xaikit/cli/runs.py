@@ -124,11 +124,10 @@ def write_overlays(run: Run, source: Source, folder: Path) -> int:
             names = [folder / _overlay_name(run, ids, row) for row in rows]
             if all(name.exists() for name in names):
                 continue
-            if shard.x.ndim != 4:
-                raise CliError(
-                    f"--overlays: draws images (H, W, C), but --data holds samples of shape "
-                    f"{tuple(shard.x.shape[1:])}"
-                )
+            images = shard.x
+            if images is None or images.ndim != 4:
+                shown = "no arrays" if images is None else f"samples of shape {images.shape[1:]}"
+                raise CliError(f"--overlays: draws images (H, W, C), but --data holds {shown}")
             attributions = np.asarray(run.attributions[shard.start : shard.stop])
             for i, (row, name) in enumerate(zip(rows, names, strict=True)):
                 if name.exists():
@@ -138,7 +137,7 @@ def write_overlays(run: Run, source: Source, folder: Path) -> int:
                 label = str(int(target)) if np.ndim(target) == 0 else "weights"
                 title = f"{'' if ids is None else ids[row] + ' | '}target {label} | "
                 viz.image_overlay(
-                    shard.x[i], attributions[i], ax=ax, title=title + f"score {scores[row]:.3g}"
+                    images[i], attributions[i], ax=ax, title=title + f"score {scores[row]:.3g}"
                 )
                 figure.savefig(name, dpi=100, bbox_inches="tight")
                 written += 1
