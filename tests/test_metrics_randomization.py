@@ -178,3 +178,16 @@ def test_randomization_rebinds_a_wrapped_explainer_to_the_randomized_copies():
     # doubling changes no rank: the wrapper must see exactly the same randomized models
     np.testing.assert_allclose(wrapped.scores, plain.scores, atol=1e-6)
     assert np.all(wrapped.scores < 1.0)
+
+
+def test_layers_of_a_nested_model_are_ordered_from_input_to_output():
+    from xaikit.metrics.randomization import weighted_layers
+
+    layers = keras.layers
+    inner_in = keras.Input((6,))
+    inner = keras.Model(inner_in, layers.Dense(5, name="backbone_dense")(inner_in), name="bb")
+    outer_in = keras.Input((6,))
+    hidden = layers.Dense(4, name="head_dense")(inner(outer_in))
+    model = keras.Model(outer_in, layers.Dense(3, name="out_dense")(hidden))
+    names = [layer.name for layer in weighted_layers(model)]
+    assert names == ["backbone_dense", "head_dense", "out_dense"]

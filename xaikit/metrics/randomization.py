@@ -37,9 +37,22 @@ def _own_weights(layer: keras.layers.Layer) -> list[Any]:
     return [v for v in layer.weights if id(v) not in nested]
 
 
+def layers_in_order(model: keras.layers.Layer) -> list[keras.layers.Layer]:
+    """``model`` and every layer inside it, a nested model's layers in its place.
+
+    ``model.layers`` lists a functional or Sequential model's layers from input to output;
+    expanding each nested model where it stands (depth first) keeps that order, where a
+    breadth-first walk would list a nested backbone's layers after the head.
+    """
+    out = [model]
+    for layer in getattr(model, "layers", []):
+        out.extend(layers_in_order(layer))
+    return out
+
+
 def weighted_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """Layers of ``model`` (nested models walked) that hold weights, input to output."""
-    return [layer for layer in iter_layers(model) if _own_weights(layer)]
+    return [layer for layer in layers_in_order(model) if _own_weights(layer)]
 
 
 def _clone(model: keras.Model) -> keras.Model:
@@ -153,7 +166,7 @@ class ModelRandomization(ExplainerMetric):
         copy = _clone(self.model)
         pairs = [
             (layer.name, twin)
-            for layer, twin in zip(iter_layers(self.model), iter_layers(copy), strict=True)
+            for layer, twin in zip(layers_in_order(self.model), layers_in_order(copy), strict=True)
             if _own_weights(layer)
         ]
         if self.layers is not None:
