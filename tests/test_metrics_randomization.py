@@ -184,10 +184,7 @@ def test_layers_of_a_nested_model_are_ordered_from_input_to_output():
     from xaikit.metrics.randomization import weighted_layers
 
     layers = keras.layers
-    inner_in = keras.Input((6,))
-    inner = keras.Model(inner_in, layers.Dense(5, name="backbone_dense")(inner_in), name="bb")
-    outer_in = keras.Input((6,))
-    hidden = layers.Dense(4, name="head_dense")(inner(outer_in))
-    model = keras.Model(outer_in, layers.Dense(3, name="out_dense")(hidden))
+    backbone = keras.Sequential([layers.Dense(5, name="first"), layers.Dense(5, name="second")])
+    model = keras.Sequential([keras.Input((6,)), backbone, layers.Dense(3, name="out")])
     names = [layer.name for layer in weighted_layers(model)]
-    assert names == ["backbone_dense", "head_dense", "out_dense"]
+    assert names == ["first", "second", "out"]  # a breadth-first walk gave second, first, out
