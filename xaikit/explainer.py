@@ -550,11 +550,17 @@ class Explainer(abc.ABC):
         dtype = next(
             (x.dtype for x in flat if np.issubdtype(x.dtype, np.floating)), np.dtype(np.float32)
         )
-        attributions: list[list[tf.Tensor]] = []
-        scores, base_scores, mirrored = [], [], True
+        n = len(flat[0])
+        # Each chunk's results go straight into arrays of all N rows, allocated at the first
+        # chunk (layer attributions have the layer's shape): no list of chunks to concatenate,
+        # so peak memory is the inputs, the outputs and one chunk.
+        attributions: list[np.ndarray] = []
+        scores = np.empty(n, dtype=np.float64)
+        base_scores: np.ndarray | None = np.empty(n, dtype=np.float64)
+        mirrored = True
         start, runner = 0, self  # runner: self, or a copy with a smaller batch_size after OOM
-        while start < len(flat[0]):
-            rows = slice(start, min(start + runner.batch_size, len(flat[0])))
+        while start < n:
+            rows = slice(start, min(start + runner.batch_size, n))
             inputs = _unflat([tf.constant(x[rows]) for x in flat])
             targets = tf.constant(weights[rows])
             batch_extras = {
@@ -578,9 +584,15 @@ class Explainer(abc.ABC):
             start = rows.stop
             got = as_flat(result.attributions)
             mirrored = isinstance(result.attributions, tuple) or len(flat) == 1
-            attributions.append(got)
-            scores.append(result.scores)
-            base_scores.append(result.baseline_scores)
+            if not attributions:
+                attributions = [np.empty((n, *part.shape[1:]), dtype) for part in got]
+            for out, part in zip(attributions, got, strict=True):
+                out[rows] = np.asarray(part)
+            scores[rows] = np.asarray(result.scores)
+            if result.baseline_scores is None:
+                base_scores = None
+            elif base_scores is not None:
+                base_scores[rows] = np.asarray(result.baseline_scores)
         if runner is not self:
             warnings.warn(
                 f"batch_size: chunks of {self.batch_size} rows ran out of memory; explained "
@@ -588,13 +600,4 @@ class Explainer(abc.ABC):
                 ChunkSizeWarning,
                 stacklevel=3,
             )
-        has_base = all(b is not None for b in base_scores)
-        return (
-            [
-                tf.concat(list(parts), axis=0).numpy().astype(dtype, copy=False)
-                for parts in zip(*attributions, strict=True)
-            ],
-            tf.concat(scores, axis=0).numpy(),
-            tf.concat(base_scores, axis=0).numpy().astype(np.float64) if has_base else None,
-            mirrored,
-        )
+        return attributions, scores.astype(dtype), base_scores, mirrored
