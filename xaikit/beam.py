@@ -169,8 +169,12 @@ class ExplainerModelHandler(ModelHandler):
         explainer = xaikit.get_explainer(self.method, model, **self.params)
         return _Loaded(explainer, Predictor(model))
 
-    def _explain(self, loaded: _Loaded, x: np.ndarray, targets: Any) -> dict[str, np.ndarray]:
-        arrays, loaded.explainer = explain_rows(loaded.explainer, x, targets, loaded.predictor)
+    def _explain(
+        self, loaded: _Loaded, x: Any, targets: Any, structure: Any = None
+    ) -> dict[str, np.ndarray]:
+        arrays, loaded.explainer = explain_rows(
+            loaded.explainer, x, targets, loaded.predictor, structure
+        )
         return arrays
 
     def run_inference(
@@ -184,7 +188,7 @@ class ExplainerModelHandler(ModelHandler):
             results = []
             for shard in batch:
                 targets = shard.y if shard.y is not None else self.targets
-                arrays = self._explain(model, shard.x, targets)
+                arrays = self._explain(model, shard.x, targets, shard.structure)
                 arrays["sample_index"] = np.arange(shard.start, shard.stop, dtype=np.int64)
                 arrays.update(shard.columns)
                 results.append(PredictionResult(attrs.evolve(shard, x=None, y=None), arrays))

@@ -106,7 +106,10 @@ def write_overlays(run: Run, source: Source, folder: Path) -> int:
     from .. import viz
     from ..viz._mpl import pyplot
 
-    shape = run.attributions.shape
+    stored = run.attributions
+    if isinstance(stored, (list, tuple, dict)):
+        raise CliError("--overlays: draws images, but the run has attributions per model input")
+    shape = stored.shape
     if len(shape) not in (3, 4):
         raise CliError(
             f"--overlays: draws images, but the attributions have shape {tuple(shape)} "
@@ -125,10 +128,12 @@ def write_overlays(run: Run, source: Source, folder: Path) -> int:
             if all(name.exists() for name in names):
                 continue
             images = shard.x
+            if isinstance(images, tuple):
+                raise CliError("--overlays: draws images (H, W, C); --data holds several inputs")
             if images is None or images.ndim != 4:
                 shown = "no arrays" if images is None else f"samples of shape {images.shape[1:]}"
                 raise CliError(f"--overlays: draws images (H, W, C), but --data holds {shown}")
-            attributions = np.asarray(run.attributions[shard.start : shard.stop])
+            attributions = np.asarray(stored[shard.start : shard.stop])
             for i, (row, name) in enumerate(zip(rows, names, strict=True)):
                 if name.exists():
                     continue
@@ -177,7 +182,13 @@ def cmd_explain_data(args: argparse.Namespace) -> int:
         shard_size=args.shard_size,
     )
     seconds = time.perf_counter() - start
-    shape = tuple(run.attributions.shape)
+    stored = run.attributions
+    if isinstance(stored, dict):
+        shape: Any = {name: tuple(array.shape) for name, array in stored.items()}
+    elif isinstance(stored, (list, tuple)):
+        shape = [tuple(array.shape) for array in stored]
+    else:
+        shape = tuple(stored.shape)
     print(f"wrote {out} attributions {shape}, {run.num_samples} samples in {seconds:.1f} s")
     if args.overlays is not False:
         folder = Path(args.overlays) if args.overlays else out.with_name(out.name + "-overlays")

@@ -34,7 +34,9 @@ class Run:
         group: the Zarr group.
 
     ``run.attributions[:100]`` reads the first 100 rows only; rows of shards not yet
-    committed hold zeros (see :attr:`committed_rows`).
+    committed hold zeros (see :attr:`committed_rows`). A run of a model of several inputs
+    gives its attributions in the form its data came in: a dict of arrays by input name, or
+    a list / tuple in the model's input order.
     """
 
     def __init__(self, path: str, group: zarr.Group) -> None:
@@ -115,9 +117,33 @@ class Run:
         return {key: self._required(str(name)) for key, name in names.items()}
 
     @property
-    def attributions(self) -> zarr.Array:
-        """(N, ...) attributions (the inputs' shape, less the channel axis with a reducer)."""
-        return self._required("attributions")
+    def attribution_form(self) -> str:
+        """How the attributions are given back: 'array' (one array), 'list', 'tuple' or
+        'dict' (one array per model input, in the form the data came in)."""
+        return str(self.group.attrs.get("attribution_form", "array"))
+
+    @property
+    def input_names(self) -> list[str] | None:
+        """The model's input names in its input order, for data of several inputs."""
+        names = self.group.attrs.get("inputs")
+        return [str(name) for name in names] if isinstance(names, list) else None
+
+    @property
+    def attributions(
+        self,
+    ) -> zarr.Array | list[zarr.Array] | tuple[zarr.Array, ...] | dict[str, zarr.Array]:
+        """(N, ...) attributions (the inputs' shape, less the channel axis with a reducer).
+
+        For a model of several inputs: one such array per input, as a dict by input name or
+        a list / tuple in the model's input order (the form the data came in).
+        """
+        form = self.attribution_form
+        if form == "array":
+            return self._required("attributions")
+        arrays = self.attribution_arrays
+        if form == "dict":
+            return arrays
+        return list(arrays.values()) if form == "list" else tuple(arrays.values())
 
     @property
     def targets(self) -> zarr.Array:
@@ -153,8 +179,17 @@ class Run:
         """The rows ``rows`` (default: all) as an in-memory :class:`~xaikit.Explanation`."""
         rows = slice(None) if rows is None else rows
         delta = self.convergence_delta
+        stored = self.attributions
+        attributions: Any
+        if isinstance(stored, dict):
+            attributions = {name: np.asarray(array[rows]) for name, array in stored.items()}
+        elif isinstance(stored, (list, tuple)):
+            values = [np.asarray(array[rows]) for array in stored]
+            attributions = values if isinstance(stored, list) else tuple(values)
+        else:
+            attributions = np.asarray(stored[rows])
         return Explanation(
-            attributions=np.asarray(self.attributions[rows]),
+            attributions=attributions,
             targets=np.asarray(self.targets[rows]),
             scores=np.asarray(self.scores[rows]),
             method=self.method,
@@ -211,9 +246,19 @@ class Run:
             f"({'complete' if self.complete else 'incomplete'}), "
             f"{int(self.committed_shards.sum())} shards of {self.shard_size}",
         ]
-        if "attributions" in self.group:
-            shape = self.attributions.shape
-            lines.append(f"arrays:    attributions {shape} {self.attributions.dtype}")
+        if self.attribution_form == "array" and "attributions" in self.group:
+            array = array_at(self.group, "attributions")
+            lines.append(f"arrays:    attributions {array.shape} {array.dtype}")
+        elif self.attribution_form != "array":
+            names = mapping_attribute(self.group.attrs.get("attribution_arrays", {}), "")
+            shown = [
+                f"{key}: {part.shape} {part.dtype}"
+                for key, name in names.items()
+                if (part := self.array(str(name))) is not None
+            ]
+            if shown:
+                form = self.attribution_form
+                lines.append(f"arrays:    attributions ({form}) " + ", ".join(shown))
         records = self.records() if "score" in self.group else {}
         if records.get("score") is not None and len(records["score"]):
             s = records["score"].astype(np.float64)

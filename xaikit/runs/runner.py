@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .compute import Predictor, explain_rows
+from .compute import Predictor, attribution_layout, explain_rows
 from .fingerprint import fingerprint, method_name, stable
 from .run import Run, open_run
 from .sources import Shard, Source, as_source
@@ -119,8 +119,18 @@ class _Writer:
             raise self.error
 
 
-def _run_attributes(explainer: Any, record: Mapping[str, Any]) -> dict[str, Any]:
+def _run_attributes(explainer: Any, record: Mapping[str, Any], source: Source) -> dict[str, Any]:
+    structure = getattr(source, "structure", None)
+    layout: dict[str, Any] = {}  # one input: the store's default layout, as it always was
+    if structure is not None:
+        form, arrays = attribution_layout(explainer, structure)
+        layout = {
+            "inputs": list(structure.names),
+            "attribution_form": form,
+            "attribution_arrays": arrays,
+        }
     return {
+        **layout,
         "method": record["method"],
         "params": stable(explainer.params),
         "model": {
@@ -178,7 +188,7 @@ def prepare_store(
     store = Store.open(
         out,
         record,
-        _run_attributes(explainer, record),
+        _run_attributes(explainer, record, source),
         num_samples=source.num_samples,
         resume=resume,
         overwrite=overwrite,
@@ -210,7 +220,10 @@ def explain_dataset(
         data: a finite ``tf.data.Dataset`` of ``x`` or ``(x, y)`` (batched or not); a numpy
             array (N, ...) or memory-mapped ``.npy`` (``np.load(path, mmap_mode="r")``); any
             iterable of batches (arrays or ``(x, y)`` tuples); or a source from
-            :mod:`xaikit.runs` (for example :class:`~xaikit.runs.ImageFolderSource`).
+            :mod:`xaikit.runs` (for example :class:`~xaikit.runs.ImageFolderSource`). For a
+            model of several inputs: a dict of arrays by input name or a list / tuple in its
+            input order, a dataset of dicts or of ``(x, y)`` with a dict or tuple ``x``, or
+            batches of those; the store then holds one ``attributions_<name>`` per input.
         out: the store: a folder (created), or an fsspec URL where the filesystem is
             installed.
         targets: None (the top class, or the data's ``y``), one int for all samples, ints
@@ -265,7 +278,7 @@ def explain_dataset(
             if shard.x is None:
                 continue
             arrays, explainer = explain_rows(
-                explainer, shard.x, shard_targets(targets, shard), predictor
+                explainer, shard.x, shard_targets(targets, shard), predictor, shard.structure
             )
             arrays["sample_index"] = np.arange(shard.start, shard.stop, dtype=np.int64)
             arrays.update(shard.columns)

@@ -22,6 +22,7 @@ Sources:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 import queue
@@ -34,9 +35,12 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import InputError
+from ..structure import Form, InputSpec, describe_names, input_specs
 from ._model import model_input_shape
 
 __all__ = [
+    "Inputs",
+    "Structure",
     "Shard",
     "Source",
     "ArraySource",
@@ -46,6 +50,136 @@ __all__ = [
     "prefetched",
     "HEAD_ROWS",
 ]
+
+#: A shard's inputs: one array (N, ...), or one array per model input (in the model's input
+#: order) for a model of several inputs.
+Inputs = np.ndarray | tuple[np.ndarray, ...]
+
+
+@attrs.frozen
+class Structure:
+    """How structured data gives a model of several inputs its inputs.
+
+    Attributes:
+        form: the form the data came in (list, tuple or dict), to give results back alike.
+        names: each input's name, in the model's input order (a shard's ``x`` order).
+    """
+
+    form: Form
+    names: tuple[str, ...]
+
+    def pack(self, flat: Iterable[Any]) -> Any:
+        """Values in the model's input order as a list, tuple or dict (the data's form)."""
+        return self.form.pack(list(flat))
+
+    def flat(self, value: Any, where: str) -> tuple[Any, ...]:
+        """``value`` (a list, tuple or dict of this structure) in the model's input order.
+
+        Raises:
+            InputError: ``value`` has another structure (other names, count or form).
+        """
+        if self.form.kind == "dict":
+            if not isinstance(value, Mapping) or set(map(str, value)) != set(self.names):
+                raise InputError(
+                    f"{where}: every element must be a dict of the inputs "
+                    f"{', '.join(map(repr, self.names))}, got {_shown(value)}"
+                )
+            return tuple(value[name] for name in self.names)
+        if not isinstance(value, (list, tuple)) or len(value) != len(self.names):
+            raise InputError(
+                f"{where}: every element must be a {self.form.kind} of {len(self.names)} inputs "
+                f"({', '.join(map(repr, self.names))}), got {_shown(value)}"
+            )
+        return tuple(value)
+
+    def describe(self) -> dict[str, Any]:
+        return {"form": self.form.kind, "inputs": list(self.names)}
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a dict of " + (", ".join(map(repr, map(str, value))) or "nothing")
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return type(value).__name__
+
+
+def structure_of(
+    value: Mapping | list | tuple, specs: tuple[InputSpec, ...] | None, where: str = "data"
+) -> Structure:
+    """The structure of one element of structured data (a dict by input name, or a list or
+    tuple in the model's input order), checked against the inputs the model declares.
+
+    Raises:
+        InputError: names missing or unknown, or a count of inputs the model does not take.
+    """
+    if isinstance(value, Mapping):
+        keys = [str(key) for key in value]
+        if specs is None:
+            names = tuple(sorted(keys))
+        else:
+            names = tuple(spec.name for spec in specs)
+            missing = [n for n in names if n not in keys]
+            unknown = [k for k in keys if k not in names]
+            if missing or unknown:
+                said = ([f"missing {', '.join(map(repr, missing))}"] if missing else []) + (
+                    [f"unknown {', '.join(map(repr, unknown))}"] if unknown else []
+                )
+                raise InputError(
+                    f"{where}: expected a dict keyed by the model's input names "
+                    f"{describe_names(specs)}, got {'; '.join(said)}"
+                )
+        return Structure(Form("dict", names), names)
+    kind = "list" if isinstance(value, list) else "tuple"
+    if specs is not None and len(value) != len(specs):
+        raise InputError(
+            f"{where}: the model takes {len(specs)} inputs ({describe_names(specs)}), as a "
+            f"list in that order or a dict keyed by name; got a {kind} of {len(value)}"
+        )
+    if specs is not None:
+        names = tuple(spec.name for spec in specs)
+    else:
+        names = tuple(f"input_{i}" for i in range(len(value)))
+    return Structure(Form(kind), names)
+
+
+def num_rows(x: Inputs) -> int:
+    """The number of samples in ``x``."""
+    return len(x[0]) if isinstance(x, tuple) else len(x)
+
+
+def _take(x: Inputs, rows: slice) -> Inputs:
+    return tuple(part[rows] for part in x) if isinstance(x, tuple) else x[rows]
+
+
+def _concatenate(xs: list[Inputs]) -> Inputs:
+    first = xs[0]
+    if isinstance(first, tuple):
+        columns = zip(*(x for x in xs if isinstance(x, tuple)), strict=True)
+        return tuple(np.concatenate(column) for column in columns)
+    return np.concatenate([x for x in xs if isinstance(x, np.ndarray)])
+
+
+def _sample_shapes(x: Inputs) -> tuple[tuple[int, ...], ...]:
+    parts = x if isinstance(x, tuple) else (x,)
+    return tuple(tuple(part.shape[1:]) for part in parts)
+
+
+def _x_description(x: Inputs | None, structure: Structure | None) -> dict[str, Any]:
+    """The part of a description that tells the inputs' shapes and dtypes."""
+    if structure is None:
+        single = x if isinstance(x, np.ndarray) else None
+        return {
+            "sample_shape": None if single is None else list(single.shape[1:]),
+            "dtype": None if single is None else str(single.dtype),
+        }
+    parts = x if isinstance(x, tuple) else None
+    return {
+        **structure.describe(),
+        "sample_shapes": None if parts is None else [list(p.shape[1:]) for p in parts],
+        "dtypes": None if parts is None else [str(p.dtype) for p in parts],
+    }
+
 
 #: Rows hashed into a source's description (``head_sha256``), so a rerun on other data of
 #: the same shape is caught.
@@ -60,18 +194,21 @@ class Shard:
         index: the shard's number k (``start == k * shard_size``).
         start: the first row's position in the stream.
         size: the number of rows.
-        x: (size, ...) inputs, or None for a shard that was passed over (not loaded).
+        x: (size, ...) inputs (a tuple of them, one per model input, for structured data),
+            or None for a shard that was passed over (not loaded).
         y: (size, ...) targets that came with the data (a dataset's ``y``), or None.
         columns: other per-sample values to store beside the results, by name (for example
             ``sample_id``: (size,) strings).
+        structure: how ``x``'s arrays are given to the model (None for one array).
     """
 
     index: int
     start: int
     size: int
-    x: np.ndarray | None = None
+    x: Inputs | None = None
     y: np.ndarray | None = None
     columns: Mapping[str, np.ndarray] = attrs.field(factory=dict)
+    structure: Structure | None = None
 
     @property
     def stop(self) -> int:
@@ -154,22 +291,32 @@ def prefetched(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
 
 
 def _split(element: Any, name: str) -> tuple[Any, Any]:
-    """An element of the data as ``(x, y)``; y is None when the element is x alone."""
+    """An element of the data as ``(x, y)``; y is None when the element is x alone.
+
+    Keras's rule: a tuple is ``(x,)`` or ``(x, y)``; a list or dict is the ``x`` of a model of
+    several inputs.
+    """
     if isinstance(element, tuple):
         if len(element) == 1:
             return element[0], None
         if len(element) == 2:
             return element
         raise InputError(f"{name}: expected batches of x or (x, y), got tuples of {len(element)}")
-    if isinstance(element, (list, dict)):
-        raise InputError(
-            f"{name}: structured (list or dict) inputs are not supported by explain_dataset "
-            f"yet; expected batches of one array or (x, y), got a {type(element).__name__}"
-        )
     return element, None
 
 
+def _takes_structures(specs: tuple[InputSpec, ...] | None, value: Any, name: str) -> None:
+    """Refuse a list or dict of inputs for a model of one input."""
+    if specs is not None and len(specs) == 1:
+        raise InputError(
+            f"{name}: the model takes one input, so batches of one array or (x, y); structured "
+            f"(list or dict) inputs are for models of several inputs, got {_shown(value)}"
+        )
+
+
 def _as_array(value: Any, name: str) -> np.ndarray:
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        return value  # kept as it is: a memory map stays one
     if tf.is_tensor(value):
         value = value.numpy()
     array = np.asarray(value)
@@ -210,54 +357,102 @@ def _file_reader(x: np.ndarray) -> Callable[[slice], np.ndarray] | None:
 
 
 class ArraySource:
-    """A numpy array (N, ...) or memory map, read shard by shard.
+    """A numpy array (N, ...) or memory map, read shard by shard; or, for a model of several
+    inputs, a dict of them by input name or a list / tuple in the model's input order.
 
     Args:
         x: (N, ...) inputs; a ``np.memmap`` / ``np.load(path, mmap_mode="r")`` is read
-            lazily, one shard at a time.
+            lazily, one shard at a time. For several inputs, a dict by input name or a list
+            / tuple (model input order) of such arrays, all of N rows.
         y: optional (N,) or (N, K) targets that go with the rows.
         columns: optional per-sample values (N,) to store, by name.
         label: how the data is named in the description (a file path, for instance).
         prefetch: shards loaded ahead in a background thread.
+        specs: the model's declared inputs (:func:`xaikit.structure.input_specs`): name a
+            list's inputs and order a dict's; None: a dict's keys sorted, a list's
+            ``input_0, input_1, ...``.
     """
 
     def __init__(
         self,
-        x: np.ndarray,
+        x: Any,
         y: np.ndarray | None = None,
         *,
         columns: Mapping[str, np.ndarray] | None = None,
         label: str | None = None,
         prefetch: int = 2,
+        specs: tuple[InputSpec, ...] | None = None,
     ) -> None:
-        if x.ndim == 0:
-            raise InputError("data: expected an array of shape (N, ...), got a scalar")
-        self.x, self.y, self.label, self.prefetch = x, y, label, prefetch
-        self._read = _file_reader(x)
+        self.structure: Structure | None = None
+        if isinstance(x, (Mapping, list, tuple)):
+            self.structure = structure_of(x, specs)
+            parts = tuple(
+                _as_array(part, f"data[{name!r}]")
+                for part, name in zip(self.structure.flat(x, "data"), self.structure.names,
+                                      strict=True)
+            )  # fmt: skip
+        else:
+            parts = (x,)
+        for part in parts:
+            if part.ndim == 0:
+                raise InputError("data: expected an array of shape (N, ...), got a scalar")
+        counts = {len(part) for part in parts}
+        if len(counts) > 1:
+            assert self.structure is not None  # several parts come from a structure
+            shown = ", ".join(
+                f"{name!r}: {len(part)}"
+                for name, part in zip(self.structure.names, parts, strict=True)
+            )
+            raise InputError(f"data: every input must have the same number of rows, got {shown}")
+        self.parts = parts
+        self.x: Inputs = parts if self.structure is not None else parts[0]
+        self.y, self.label, self.prefetch = y, label, prefetch
+        self._readers = [_file_reader(part) for part in parts]
+        self._read = self._readers[0]  # the first (the only one for one array)
         self.columns = dict(columns or {})
-        self.num_samples: int | None = int(x.shape[0])
+        n = len(parts[0])
+        self.num_samples: int | None = int(n)
         for name, values in [("y", y), *self.columns.items()]:
-            if values is not None and len(values) != len(x):
+            if values is not None and len(values) != n:
                 raise InputError(
-                    f"data: {name} must have one row per sample ({len(x)}), got {len(values)}"
+                    f"data: {name} must have one row per sample ({n}), got {len(values)}"
                 )
 
     def describe(self) -> dict[str, Any]:
-        head = slice(0, min(HEAD_ROWS, len(self.x)))
+        head = slice(0, min(HEAD_ROWS, self.num_samples or 0))
         y_head = None if self.y is None else np.asarray(self.y[head])
+        heads = [np.asarray(part[head]) for part in self.parts]
+        if self.structure is None:
+            return {
+                "kind": "array",
+                "source": self.label,
+                "num_samples": self.num_samples,
+                "sample_shape": list(self.parts[0].shape[1:]),
+                "dtype": str(self.parts[0].dtype),
+                "has_y": self.y is not None,
+                "head_sha256": _sha256(heads[0], y_head),
+            }
+        files = [getattr(part, "filename", None) for part in self.parts]
         return {
             "kind": "array",
             "source": self.label,
             "num_samples": self.num_samples,
-            "sample_shape": list(self.x.shape[1:]),
-            "dtype": str(self.x.dtype),
+            **_x_description(self.x, self.structure),
+            "files": [None if f is None else str(f) for f in files],
             "has_y": self.y is not None,
-            "head_sha256": _sha256(np.asarray(self.x[head]), y_head),
+            "head_sha256": _sha256(*heads, y_head),
         }
+
+    def _rows(self, rows: slice) -> Inputs:
+        parts = tuple(
+            read(rows) if read is not None else np.array(part[rows])
+            for part, read in zip(self.parts, self._readers, strict=True)
+        )
+        return parts if self.structure is not None else parts[0]
 
     def read_shard(self, index: int, shard_size: int) -> Shard:
         """Shard ``index`` alone, loaded (rows are copied out of a memory map)."""
-        n = len(self.x)
+        n = len(self.parts[0])
         rows = slice(index * shard_size, min((index + 1) * shard_size, n))
         if not 0 <= rows.start < n:
             raise IndexError(f"shard {index} of {shard_size} rows is past the {n} samples")
@@ -265,13 +460,14 @@ class ArraySource:
             index,
             rows.start,
             rows.stop - rows.start,
-            self._read(rows) if self._read is not None else np.array(self.x[rows]),
+            self._rows(rows),
             None if self.y is None else np.array(self.y[rows]),
             {name: np.array(values[rows]) for name, values in self.columns.items()},
+            self.structure,
         )
 
     def _load(self, shard_size: int, skip: Container[int]) -> Iterator[Shard]:
-        n = len(self.x)
+        n = len(self.parts[0])
         for index, start in enumerate(range(0, n, shard_size)):
             if index in skip:
                 yield Shard(index, start, min(shard_size, n - start))
@@ -286,35 +482,41 @@ class ArraySource:
 
 # ---------------------------------------------------------------------------- rebatching
 def rebatch(
-    batches: Iterable[tuple[np.ndarray, np.ndarray | None, Mapping[str, np.ndarray]]],
+    batches: Iterable[tuple[Inputs, np.ndarray | None, Mapping[str, np.ndarray]]],
     shard_size: int,
     skip: Container[int] = (),
+    structure: Structure | None = None,
 ) -> Generator[Shard, None, None]:
     """Batches ``(x, y, columns)`` of any sizes cut into shards of ``shard_size`` rows.
 
-    Holds at most one shard plus one incoming batch. Shards in ``skip`` are counted, not
-    assembled.
+    ``x`` is one array, or a tuple of arrays (one per model input, as ``structure`` names
+    them). Holds at most one shard plus one incoming batch. Shards in ``skip`` are counted,
+    not assembled.
     """
-    parts: list[tuple[np.ndarray, np.ndarray | None, Mapping[str, np.ndarray]]] = []
+    Part = tuple[Inputs, np.ndarray | None, Mapping[str, np.ndarray]]
+    parts: list[Part] = []
     held = index = start = 0
+
+    def cut(part: Part, rows: slice) -> Part:
+        x, y, cols = part
+        return _take(x, rows), None if y is None else y[rows], {k: v[rows] for k, v in cols.items()}
 
     def emit(size: int) -> Shard:
         nonlocal parts, held, index, start
-        taken: list[tuple[np.ndarray, np.ndarray | None, Mapping[str, np.ndarray]]] = []
-        rest: list[tuple[np.ndarray, np.ndarray | None, Mapping[str, np.ndarray]]] = []
+        taken: list[Part] = []
+        rest: list[Part] = []
         need = size
-        for x, y, cols in parts:
-            if need >= len(x):
-                taken.append((x, y, cols))
-                need -= len(x)
+        for part in parts:
+            rows = num_rows(part[0])
+            if need >= rows:
+                taken.append(part)
+                need -= rows
             elif need > 0:
-                taken.append((x[:need], None if y is None else y[:need],
-                              {k: v[:need] for k, v in cols.items()}))  # fmt: skip
-                rest.append((x[need:], None if y is None else y[need:],
-                             {k: v[need:] for k, v in cols.items()}))  # fmt: skip
+                taken.append(cut(part, slice(None, need)))
+                rest.append(cut(part, slice(need, None)))
                 need = 0
             else:
-                rest.append((x, y, cols))
+                rest.append(part)
         parts, held = rest, held - size
         if index in skip:
             shard = Shard(index, start, size)
@@ -325,23 +527,27 @@ def rebatch(
                 index,
                 start,
                 size,
-                np.concatenate([x for x, _, _ in taken]),
+                _concatenate([x for x, _, _ in taken]),
                 np.concatenate(ys) if ys else None,
                 {k: np.concatenate([c[k] for _, _, c in taken]) for k in taken[0][2]},
+                structure,
             )
         index, start = index + 1, start + size
         return shard
 
     for x, y, cols in batches:
-        if parts and (x.shape[1:] != parts[0][0].shape[1:] or (y is None) != (parts[0][1] is None)):
-            first = parts[0][0]
+        if parts and (
+            _sample_shapes(x) != _sample_shapes(parts[0][0]) or (y is None) != (parts[0][1] is None)
+        ):
+            first, now = _sample_shapes(parts[0][0]), _sample_shapes(x)
+            shown = (first[0], now[0]) if structure is None else (first, now)
             raise InputError(
-                f"data: every batch must hold samples of one shape, got {first.shape[1:]} and "
-                f"then {x.shape[1:]} (or x alone after (x, y))"
+                f"data: every batch must hold samples of one shape, got {shown[0]} and "
+                f"then {shown[1]} (or x alone after (x, y))"
             )
-        if len(x):
+        if num_rows(x):
             parts.append((x, y, cols))
-            held += len(x)
+            held += num_rows(x)
         while held >= shard_size:
             yield emit(shard_size)
     if held:
@@ -357,6 +563,10 @@ def _sample_rank(model: Any) -> int | None:
 class DatasetSource:
     """A finite ``tf.data.Dataset`` of ``x`` or ``(x, y)``, batched or not.
 
+    For a model of several inputs, ``x`` is a dict of tensors by input name or a tuple in
+    the model's input order (then the elements are ``((a, b),)`` or ``((a, b), y)``: a tuple
+    element is Keras's ``(x, y)``).
+
     Args:
         dataset: the dataset. A third element part is ignored (Keras' sample weights)
             unless it is a dict of per-sample values to store beside the results
@@ -368,10 +578,17 @@ class DatasetSource:
     def __init__(self, dataset: tf.data.Dataset, model: Any, *, label: str | None = None) -> None:
         spec = dataset.element_spec
         parts = spec if isinstance(spec, tuple) else (spec,)
-        if not 1 <= len(parts) <= 3 or not isinstance(parts[0], tf.TensorSpec):
+        x_spec = parts[0] if parts else None
+        leaves = tf.nest.flatten(x_spec) if x_spec is not None else []
+        if (
+            not 1 <= len(parts) <= 3
+            or not leaves
+            or not all(isinstance(leaf, tf.TensorSpec) for leaf in leaves)
+            or (not isinstance(x_spec, (tf.TensorSpec, Mapping, tuple)))
+        ):
             raise InputError(
-                "data: expected a tf.data.Dataset of x or (x, y) tensors (structured inputs "
-                f"come later), got elements {spec}"
+                "data: expected a tf.data.Dataset of x or (x, y) tensors (x: a tensor, or a "
+                f"dict or tuple of them for a model of several inputs), got elements {spec}"
             )
         cardinality = int(dataset.cardinality())
         if cardinality == tf.data.INFINITE_CARDINALITY:
@@ -379,8 +596,16 @@ class DatasetSource:
                 "data: expected a finite dataset, got an infinite one (remove .repeat() or "
                 "add .take(n))"
             )
-        x_spec = parts[0]
-        rank, sample_rank = x_spec.shape.rank, _sample_rank(model)
+        specs = input_specs(model)
+        self.structure: Structure | None = None
+        if isinstance(x_spec, (Mapping, tuple)):
+            _takes_structures(specs, x_spec, "data")
+            self.structure = structure_of(x_spec, specs)
+            first = self.structure.flat(x_spec, "data")[0]
+        else:
+            first = x_spec
+        rank = first.shape.rank
+        sample_rank = _sample_rank(model) if specs is None else len(specs[0].shape)
         if (
             sample_rank is not None
             and rank is not None
@@ -389,12 +614,12 @@ class DatasetSource:
             raise InputError(
                 f"data: the model takes samples of rank {sample_rank}, so dataset elements "
                 f"of rank {sample_rank + 1} (batched) or {sample_rank}, got element shape "
-                f"{tuple(x_spec.shape)}"
+                f"{tuple(first.shape)}"
             )
         if sample_rank is not None and rank is not None:
             self.batched = rank == sample_rank + 1
         else:
-            self.batched = rank is not None and rank >= 2 and x_spec.shape[0] is None
+            self.batched = rank is not None and rank >= 2 and first.shape[0] is None
         self.has_y = len(parts) >= 2
         self.has_columns = len(parts) == 3 and isinstance(parts[2], dict)
         self.dataset, self.label, self.spec = dataset, label, spec
@@ -409,8 +634,10 @@ class DatasetSource:
 
     def _elements(self, dataset: tf.data.Dataset) -> Iterator[tuple]:
         for element in dataset.as_numpy_iterator():
-            parts = element if isinstance(element, tuple) else (element,)
+            parts: tuple = element if isinstance(self.spec, tuple) else (element,)
             x = parts[0]
+            if self.structure is not None:
+                x = self.structure.flat(x, "data")
             y = parts[1] if self.has_y else None
             columns = {k: _decoded(v) for k, v in parts[2].items()} if self.has_columns else {}
             yield x, y, columns
@@ -418,6 +645,19 @@ class DatasetSource:
     def describe(self) -> dict[str, Any]:
         head = next(self._elements(self._shards(HEAD_ROWS).take(1)), None)
         x_spec = self.spec[0] if isinstance(self.spec, tuple) else self.spec
+        if self.structure is not None:
+            flat = self.structure.flat(x_spec, "data")
+            return {
+                "kind": "tf.data",
+                "source": self.label,
+                "num_samples": self.num_samples,
+                **self.structure.describe(),
+                "element_shapes": [[None if d is None else int(d) for d in s.shape] for s in flat],
+                "dtypes": [s.dtype.name for s in flat],
+                "batched": self.batched,
+                "has_y": self.has_y,
+                "head_sha256": None if head is None else _sha256(*head[0], head[1]),
+            }
         return {
             "kind": "tf.data",
             "source": self.label,
@@ -433,12 +673,12 @@ class DatasetSource:
         batches = self._shards(shard_size).prefetch(2)
         count = 0
         for index, (x, y, columns) in enumerate(self._elements(batches)):
-            start, size = index * shard_size, len(x)
+            start, size = index * shard_size, num_rows(x)
             count += size
             if index in skip:
                 yield Shard(index, start, size)
             else:
-                yield Shard(index, start, size, x, y, columns)
+                yield Shard(index, start, size, x, y, columns, self.structure)
         if count == 0:
             raise InputError("data: expected at least one sample, got an empty dataset")
 
@@ -453,52 +693,111 @@ def _decoded(values: np.ndarray) -> np.ndarray:
 class IterableSource:
     """Any iterable of batches: arrays (n, ...) or ``(x, y)`` tuples, of any sizes.
 
+    For a model of several inputs, ``x`` is a dict of arrays by input name or a list in the
+    model's input order (a tuple is ``(x, y)``, as in Keras), the same structure in every
+    batch.
+
     The batches are cut into shards in a background thread that stays at most ``prefetch``
     shards ahead. A run can resume only on an iterable that yields the same batches again
     (a list, an object whose ``__iter__`` starts over, a generator made anew by the caller).
+
+    Args:
+        batches: the batches.
+        label: how the data is named in the description.
+        prefetch: shards cut ahead in a background thread.
+        model: the model (its declared inputs name and order structured batches).
     """
 
     def __init__(
-        self, batches: Iterable[Any], *, label: str | None = None, prefetch: int = 2
+        self,
+        batches: Iterable[Any],
+        *,
+        label: str | None = None,
+        prefetch: int = 2,
+        model: Any = None,
     ) -> None:
         self.batches, self.label, self.prefetch = batches, label, prefetch
+        self._kind = type(batches).__name__
         self.num_samples: int | None = None
         self.reiterable = iter(batches) is not batches
+        self.specs = None if model is None else input_specs(model)
+        self._structure: Structure | None = None
+        self._peeked = False
+
+    @property
+    def structure(self) -> Structure | None:
+        """The batches' structure (None for arrays), read off the first batch."""
+        if not self._peeked:
+            if self.reiterable:
+                first = next(iter(self.batches), None)
+            else:  # an iterator: its first batch is put back in front
+                iterator = iter(self.batches)
+                first = next(iterator, None)
+                if first is not None:
+                    self.batches = itertools.chain([first], iterator)
+            self._peeked = True
+            x = None if first is None else _split(first, "data")[0]
+            if isinstance(x, (Mapping, list, tuple)):
+                _takes_structures(self.specs, x, "data")
+                self._structure = structure_of(x, self.specs)
+        return self._structure
 
     def _arrays(self, batches: Iterable[Any]) -> Iterator[tuple]:
+        structure = self.structure
         for number, element in enumerate(batches):
+            where = f"data (batch {number})"
             x, y = _split(element, "data")
-            x = _as_array(x, f"data (batch {number})")
-            if x.ndim == 0:
-                raise InputError(f"data: batch {number} is a scalar, expected a batch (n, ...)")
+            if structure is not None:
+                x = tuple(
+                    _as_array(part, f"{where}[{name!r}]")
+                    for part, name in zip(structure.flat(x, where), structure.names, strict=True)
+                )
+                counts = {len(part) for part in x}
+                if any(part.ndim == 0 for part in x) or len(counts) > 1:
+                    raise InputError(
+                        f"{where}: expected one array (n, ...) per input, all of n rows, got "
+                        f"shapes {[part.shape for part in x]}"
+                    )
+            elif isinstance(x, (Mapping, list, tuple)):
+                _takes_structures(self.specs, x, where)
+                raise InputError(f"{where}: the first batch was one array, this one is a structure")
+            else:
+                x = _as_array(x, where)
+                if x.ndim == 0:
+                    raise InputError(f"data: batch {number} is a scalar, expected a batch (n, ...)")
             y = None if y is None else _as_array(y, f"data (targets of batch {number})")
-            if y is not None and len(y) != len(x):
-                raise InputError(f"data: batch {number} has {len(x)} inputs but {len(y)} targets")
+            if y is not None and len(y) != num_rows(x):
+                raise InputError(
+                    f"data: batch {number} has {num_rows(x)} inputs but {len(y)} targets"
+                )
             yield x, y, {}
 
     def describe(self) -> dict[str, Any]:
-        head: tuple[np.ndarray, np.ndarray | None] | None = None
+        head: tuple[Inputs, np.ndarray | None] | None = None
         if self.reiterable:
-            shards = rebatch(self._arrays(self.batches), HEAD_ROWS)
+            shards = rebatch(self._arrays(self.batches), HEAD_ROWS, structure=self.structure)
             first = next(shards, None)
             shards.close()
             if first is not None:
                 assert first.x is not None  # no shard skipped: each holds its rows
                 head = (first.x, first.y)
+        x = None if head is None else head[0]
+        flat = () if x is None else x if isinstance(x, tuple) else (x,)
         return {
             "kind": "iterable",
-            "source": self.label or type(self.batches).__name__,
+            "source": self.label or self._kind,
             "num_samples": None,
-            "sample_shape": None if head is None else list(head[0].shape[1:]),
-            "dtype": None if head is None else str(head[0].dtype),
+            **_x_description(x, self.structure),
             "has_y": None if head is None else head[1] is not None,
-            "head_sha256": None if head is None else _sha256(*head),
+            "head_sha256": None if head is None else _sha256(*flat, head[1]),
         }
 
     def shards(self, shard_size: int, skip: Container[int] = ()) -> Iterator[Shard]:
+        structure = self.structure
+
         def produce() -> Iterator[Shard]:
             count = 0
-            for shard in rebatch(self._arrays(self.batches), shard_size, skip):
+            for shard in rebatch(self._arrays(self.batches), shard_size, skip, structure):
                 count += shard.size
                 yield shard
             if count == 0:
@@ -513,11 +812,13 @@ def as_source(data: Any, model: Any) -> Source:
 
     Args:
         data: a :class:`Source`; a ``tf.data.Dataset``; a numpy array or memory map (N, ...);
-            a ``tf.Tensor``; or an iterable of batches (arrays or ``(x, y)`` tuples).
+            a ``tf.Tensor``; an iterable of batches (arrays or ``(x, y)`` tuples); for a model
+            of several inputs, a dict of arrays by input name or a list / tuple of arrays in
+            its input order (each an array or memory map of N rows), or batches of those.
         model: the explained model.
 
     Raises:
-        InputError: ``data`` is none of these (strings and structured inputs included).
+        InputError: ``data`` is none of these (strings included).
     """
     if isinstance(data, Source) and not isinstance(data, (np.ndarray, tf.data.Dataset)):
         return data
@@ -530,14 +831,26 @@ def as_source(data: Any, model: Any) -> Source:
         return ArraySource(data, label=None if filename is None else str(filename))
     if tf.is_tensor(data):
         return ArraySource(np.asarray(data))
-    if isinstance(data, (str, bytes)) or isinstance(data, (dict, Mapping)):
+    specs = input_specs(model)
+    if isinstance(data, Mapping):
+        _takes_structures(specs, data, "data")
+        return ArraySource(data, specs=specs)
+    if (
+        specs is not None
+        and len(specs) > 1
+        and isinstance(data, (list, tuple))
+        and len(data) == len(specs)
+        and all(isinstance(part, np.ndarray) or tf.is_tensor(part) for part in data)
+    ):
+        return ArraySource(data, specs=specs)  # one array per input, not a list of batches
+    if isinstance(data, (str, bytes)):
         raise InputError(
             "data: expected a tf.data.Dataset, a numpy array (or memory-mapped .npy) or an "
             f"iterable of batches, got {type(data).__name__} (load a file with "
             "np.load(path, mmap_mode='r'))"
         )
     if isinstance(data, Iterable):
-        return IterableSource(data)
+        return IterableSource(data, model=model)
     raise InputError(
         "data: expected a tf.data.Dataset, a numpy array (or memory-mapped .npy) or an "
         f"iterable of batches, got {type(data).__name__}"

@@ -22,8 +22,12 @@ killed at any moment leaves every shard either committed with all of its data or
 committed, and a rerun recomputes exactly the uncommitted ones.
 
 The attributions' array names are recorded per model input in the ``attribution_arrays``
-attribute (``{"inputs": "attributions"}`` for one input), so a structure of inputs can add
-one array per input later without changing the rest of the layout.
+attribute (``{"inputs": "attributions"}`` for one input). A model of several inputs has one
+array per input instead of ``attributions``, ``attributions_<input name>`` (N, ...) each,
+chunked like the others; ``attribution_arrays`` maps each input name to its array, in the
+model's input order, and ``attribution_form`` tells the form the data came in ('list',
+'tuple' or 'dict'; 'array' for one array), so :class:`~xaikit.runs.Run` gives them back alike.
+All of a shard's attribution arrays are written before its other arrays and its marker.
 """
 
 from __future__ import annotations
@@ -153,6 +157,10 @@ class Store:
         value = group.attrs.get("num_samples")
         self._num_samples = None if value is None else int_attribute(value, "num_samples")
         self._shard_size = int_attribute(group.attrs["shard_size"], "shard_size")
+        layout = group.attrs.get("attribution_arrays", {"inputs": ATTRIBUTIONS})
+        self._attributions = {
+            str(name) for name in mapping_attribute(layout, "attribution_arrays").values()
+        }
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -220,7 +228,9 @@ class Store:
                 "shard_size": int(fingerprint["shard_size"]),
                 "num_samples": num_samples,
                 "complete": False,
-                "attribution_arrays": {"inputs": ATTRIBUTIONS},
+                "attribution_arrays": dict(
+                    attributes.get("attribution_arrays", {"inputs": ATTRIBUTIONS})
+                ),
                 "created_at": _now(),
                 "finished_at": None,
             }
@@ -321,7 +331,8 @@ class Store:
     def write_shard(self, index: int, start: int, arrays: Mapping[str, np.ndarray]) -> None:
         """Write shard ``index``'s per-sample ``arrays`` (rows ``start..``), then commit it.
 
-        ``arrays`` maps array names to (n, ...) values; ``attributions`` is written first.
+        ``arrays`` maps array names to (n, ...) values; the attributions (``attributions``,
+        or every input's ``attributions_<name>``) are written first.
         """
         size = len(next(iter(arrays.values())))
         stop = start + size
@@ -331,14 +342,15 @@ class Store:
         rows = known if known is not None else stop
         if start != index * self.shard_size or size > self.shard_size:
             raise ValueError(f"shard {index}: rows {start}..{stop} are not its rows")
-        first = {name: arrays[name] for name in arrays if name == ATTRIBUTIONS}
+        first = {name: arrays[name] for name in arrays if name in self._attributions}
         for name, values in first.items():
             self._require(name, values, rows)[start:stop] = values
+        if first:
             kill_point(f"{index}:attributions")
         rest = [
             (self._require(name, values, rows), values)
             for name, values in arrays.items()
-            if name != ATTRIBUTIONS
+            if name not in self._attributions
         ]
         # the small per-sample arrays are written at once: each write waits on Zarr's I/O loop
         for future in [self._pool.submit(_put, array, start, values) for array, values in rest]:
