@@ -1,9 +1,10 @@
-"""Structured models for the conformance suite: several inputs, and token ids.
+"""The models of the conformance suite: small seeded Keras classifiers and their inputs.
 
-:func:`structured_conformance_models` returns small seeded classifiers and inputs that
-:mod:`xaikit.testing` can run a method on when it declares
-``Capabilities(multi_input=True)`` (the two-input model) or ``layers=True`` (the token model,
-explained with ``layer="embedding"``).
+:func:`conformance_models` gives one per data kind (tabular, sequence, image);
+:func:`structured_conformance_models` a two-input model and a token model, which
+:mod:`xaikit.testing` runs a method on when it declares ``Capabilities(multi_input=True)``
+(the two-input model) or ``layers=True`` (the token model, explained with
+``layer="embedding"``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import keras
 import numpy as np
 
-__all__ = ["structured_conformance_models", "TOKEN_LAYER"]
+__all__ = ["conformance_models", "structured_conformance_models", "TOKEN_LAYER"]
 
 #: The layer a token model is explained at.
 TOKEN_LAYER = "embedding"
@@ -24,6 +25,34 @@ def _init(seed: int) -> dict[str, Any]:
         "kernel_initializer": keras.initializers.GlorotUniform(seed=seed),
         "bias_initializer": keras.initializers.RandomUniform(-0.1, 0.1, seed=seed + 1),
     }
+
+
+def conformance_models() -> dict[str, tuple[keras.Model, np.ndarray]]:
+    """Small seeded classifiers (3 classes, dropout then softmax) and 7 inputs for each kind
+    (new models on every call, so a caller may change them freely)."""
+    rng = np.random.default_rng(0)
+    layers = keras.layers
+    # Each ends in dropout before its last Dense (the identity when explaining), as real
+    # classifiers often do, so methods that sample dropout (mc_dropout) are checked too.
+    tab_in = keras.Input((6,))
+    tab = layers.Dropout(0.25, seed=2)(layers.Dense(8, activation="relu", **_init(1))(tab_in))
+    tab = layers.Dense(3, **_init(3))(tab)
+    seq_in = keras.Input((12, 2))
+    seq = layers.Conv1D(4, 3, activation="relu", **_init(5))(seq_in)
+    seq = layers.Dropout(0.25, seed=6)(layers.GlobalAveragePooling1D()(seq))
+    seq = layers.Dense(3, **_init(7))(seq)
+    img_in = keras.Input((8, 8, 3))
+    img = layers.Conv2D(4, 3, activation="relu", padding="same", **_init(9))(img_in)
+    img = layers.Conv2D(4, 3, activation="relu", **_init(11))(img)
+    img = layers.Dropout(0.25, seed=12)(layers.GlobalAveragePooling2D()(img))
+    img = layers.Dense(3, **_init(13))(img)
+    built = {"tabular": (tab_in, tab), "sequence": (seq_in, seq), "image": (img_in, img)}
+    out = {}
+    for kind, (inp, hidden) in built.items():
+        model = keras.Model(inp, layers.Softmax()(hidden), name=f"conformance_{kind}")
+        x = rng.normal(size=(7, *inp.shape[1:])).astype("float32")
+        out[kind] = (model, x)
+    return out
 
 
 def structured_conformance_models() -> dict[str, tuple[keras.Model, Any]]:
