@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from ..errors import InputError
 from ._model import model_input_shape
-from .sources import HEAD_ROWS, Shard, _sha256
+from .shards import HEAD_ROWS, Shard, _sha256
 
 __all__ = ["ImageFolderSource", "IMAGE_SUFFIXES"]
 
