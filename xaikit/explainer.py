@@ -11,6 +11,11 @@ The public helpers a method uses -- :meth:`Explainer.compiled` (the kernel cache
 :meth:`Explainer.gradients`, :meth:`Explainer.scores`, :meth:`Explainer.predict`,
 :meth:`Explainer.run_batch` (the checked per-chunk call) and :class:`BatchResult` -- are the
 same for xaikit's built-in methods and for plugins.
+
+This module holds the class and its template. The chunk loop (out-of-memory retry, replicas,
+errors naming the rows) is :mod:`xaikit.chunking`; what one chunk is (:func:`as_flat`,
+:class:`BatchResult`) :mod:`xaikit.batches`; the fields' validators and defaults
+:mod:`xaikit.explainer_fields`. Their public names are importable from here too.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import contextvars
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -28,16 +32,28 @@ import numpy as np
 import tensorflow as tf
 
 from . import engine
+from .batches import BatchResult, _unflat, as_flat, checked_attributions
 from .call import prepare_call
 from .capabilities import Capabilities, capabilities_of
-from .errors import ChunkSizeWarning, InputError, XaikitError
+from .chunking import run_chunks
+from .errors import InputError
+from .explainer_fields import (
+    DEFAULT_BATCH_SIZE,
+    _check_output,
+    _check_strategy,
+    _default_batch_size,
+    check_model,
+    check_operator,
+    check_reducer,
+    reducer_field,
+)
 from .explanation import Explanation
 from .kernels import KernelCache
 from .model import declared_num_outputs, select_output
 from .operators import Operator
 from .reducers import Reducer, apply_reducer
-from .registry import get_registry, name_of, resolve_operator, resolve_reducer
-from .structure import Form, input_specs, model_call_structure
+from .registry import name_of, resolve_operator, resolve_reducer
+from .structure import Form, model_call_structure
 from .validators import positive_int
 
 __all__ = [
@@ -55,117 +71,8 @@ __all__ = [
 #: inputs (subclassed) is called with the flat inputs.
 _FORM: contextvars.ContextVar[Form | None] = contextvars.ContextVar("xaikit_form", default=None)
 
-
-def as_flat(inputs: Any) -> list[Any]:
-    """What ``explain_batch`` sees, as a flat list: ``[x]`` for one tensor, else the tuple's
-    items (the model's inputs in order)."""
-    return list(inputs) if isinstance(inputs, (tuple, list)) else [inputs]
-
-
-def _unflat(flat: Sequence[Any]) -> Any:
-    """The flat inputs as ``explain_batch`` sees them: one tensor, or a tuple of them."""
-    return flat[0] if len(flat) == 1 else tuple(flat)
-
-
-#: Rows evaluated at once when the model's input shape is unknown (subclassed models);
-#: otherwise the default comes from :func:`xaikit.engine.auto_batch_size`.
-DEFAULT_BATCH_SIZE = 64
-
 #: A kernel builder: ``build(model, operator, sample_shape, num_outputs, dtype) -> callable``.
 KernelBuilder = Callable[[Any, Operator, tuple, int, tf.DType], Any]
-
-
-@attrs.frozen
-class BatchResult:
-    """What a method's ``explain_batch`` may return instead of a bare attributions tensor.
-
-    Attributes:
-        attributions: (n, ...) attributions, the inputs' shape.
-        scores: (n,) operator scores at the inputs, when the method computed them anyway
-            (saves the base class a forward pass).
-        baseline_scores: (n,) mean operator score at the baselines, for path methods; makes
-            the Explanation carry a ``convergence_delta``.
-    """
-
-    attributions: tf.Tensor
-    scores: tf.Tensor | None = None
-    baseline_scores: tf.Tensor | None = None
-
-
-def check_model(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    """attrs validator: a callable model whose inputs the method explains (data kinds, and
-    several inputs only where the method declares ``multi_input``)."""
-    if not callable(value):
-        raise InputError(f"model: expected a Keras model, got {type(value).__name__}")
-    specs = input_specs(value)
-    if isinstance(instance, Explainer) and specs is not None:
-        instance.check_input_count([spec.name for spec in specs], "model")
-        for spec in specs:
-            if not spec.integer:
-                instance.check_data(spec.shape, "model")
-
-
-def check_operator(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    """attrs validator: a registered operator name or a callable."""
-    resolve_operator(value)
-
-
-def check_reducer(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    """attrs validator: a registered reducer name, a callable or None."""
-    resolve_reducer(value)
-
-
-def _default_batch_size(instance: Any) -> int:
-    specs = input_specs(instance.model)
-    if not specs:
-        return DEFAULT_BATCH_SIZE
-    elements = 0
-    for spec in specs:
-        dims = [d for d in spec.shape if d is not None]
-        if len(dims) != len(spec.shape):
-            return DEFAULT_BATCH_SIZE
-        elements += int(np.prod(dims, dtype=np.int64))
-    return engine.auto_batch_size((elements,), fallback=DEFAULT_BATCH_SIZE)
-
-
-def _check_output(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    select_output(instance.model, value)
-
-
-def _check_strategy(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value is not None and not isinstance(value, tf.distribute.Strategy):
-        raise InputError(
-            f"strategy: expected a tf.distribute.Strategy or None, got {type(value).__name__}"
-        )
-
-
-def _extra_tensor(rows: Any, dtype: np.dtype) -> tf.Tensor:
-    """A chunk of a ``prepare()`` array: floats in the inputs' dtype, integers kept exact."""
-    array = np.asarray(rows)
-    if np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.bool_):
-        return tf.constant(array)
-    return tf.constant(array.astype(dtype, copy=False))
-
-
-def _in_rows(explainer: Any, error: Exception, rows: slice) -> Exception:
-    """``error`` again, its message prefixed with the failing chunk's rows and, for a method
-    from a plugin, the plugin's name (``"rows 64-127 (method 'lime' of plugin 'x'): ..."``)."""
-    where = f"rows {rows.start}-{rows.stop - 1}"
-    entry = get_registry().entries("methods").get(explainer.method_name)
-    if entry is not None and entry.plugin != "xaikit":
-        where += f" (method {entry.name!r} of plugin {entry.plugin!r})"
-    try:
-        if isinstance(error, tf.errors.OpError):
-            return type(error)(error.node_def, error.op, f"{where}: {error.message}")
-        return type(error)(f"{where}: {error}")
-    except Exception:  # noqa: BLE001 - an exception type that takes other arguments
-        error.add_note(where)
-        return error
-
-
-def reducer_field(default: str | None) -> Any:
-    """The ``reducer`` field with another default, for subclasses (Saliency uses 'max')."""
-    return attrs.field(default=default, validator=check_reducer, kw_only=True)
 
 
 # ``model`` is the one positional parameter; every other one is keyword-only. The base marks
@@ -435,7 +342,7 @@ class Explainer(abc.ABC):
                         f"{type(self).__name__}.prepare() must return arrays with {n} rows, "
                         f"got {key!r} of shape {np.shape(part)}"
                     )
-        attributions, scores, base_scores, mirrored = self._run(flat, weights, extras)
+        attributions, scores, base_scores, mirrored = run_chunks(self, flat, weights, extras)
         delta = None
         dtype = next((x.dtype for x in flat if np.issubdtype(x.dtype, np.floating)), np.float32)
         if base_scores is not None:
@@ -477,127 +384,8 @@ class Explainer(abc.ABC):
         result = self.explain_batch(inputs, targets, **extras)
         if not isinstance(result, BatchResult):
             result = BatchResult(result)
-        got = self._checked_attributions(inputs, result.attributions)
+        got = checked_attributions(self, inputs, result.attributions)
         scores = result.scores
         if scores is None and need_scores:
             scores = self.scores(inputs, targets)
         return BatchResult(got, scores, result.baseline_scores)
-
-    def _checked_attributions(self, inputs: Any, attributions: Any) -> Any:
-        """The attributions as tensors, after checking their form against the inputs'."""
-        flat_in = as_flat(inputs)
-        if isinstance(attributions, (tuple, list)):
-            got = tuple(tf.convert_to_tensor(a) for a in attributions)
-        else:
-            got = tf.convert_to_tensor(attributions)
-        flat_got = as_flat(got)
-        n = int(flat_in[0].shape[0])
-        name = type(self).__name__
-        if self.attributes_inputs():
-            expected = [tuple(x.shape) for x in flat_in]
-            shapes = [tuple(a.shape) for a in flat_got]
-            if shapes != expected or isinstance(got, tuple) != isinstance(inputs, tuple):
-                want = expected[0] if len(expected) == 1 else tuple(expected)
-                have = shapes[0] if not isinstance(got, tuple) else tuple(shapes)
-                raise TypeError(
-                    f"{name}.explain_batch() must return attributions of the inputs' shape "
-                    f"{want}, got {have}"
-                )
-        elif any(a.shape.rank == 0 or int(a.shape[0]) != n for a in flat_got):
-            raise TypeError(
-                f"{name}.explain_batch() must return attributions with {n} rows, got shapes "
-                f"{[tuple(a.shape) for a in flat_got]}"
-            )
-        return got
-
-    def _batch_on_replicas(
-        self, inputs: Any, targets: tf.Tensor, extras: Mapping[str, Any]
-    ) -> BatchResult:
-        """:meth:`run_batch` with the chunk's samples split over the strategy's replicas."""
-        names = list(extras)
-        flat_in = as_flat(inputs)
-        flat_extras = [tf.nest.flatten(extras[k]) for k in names]
-        has_base: list[bool] = []
-        shape: list[bool] = []
-
-        def replica(*tensors: tf.Tensor) -> tuple:
-            x = _unflat(list(tensors[: len(flat_in)])) if isinstance(inputs, tuple) else tensors[0]
-            t = tensors[len(flat_in)]
-            rest = list(tensors[len(flat_in) + 1 :])
-            values = {}
-            for k, parts in zip(names, flat_extras, strict=True):
-                values[k] = tf.nest.pack_sequence_as(extras[k], rest[: len(parts)])
-                rest = rest[len(parts) :]
-            result = self.run_batch(x, t, values)
-            has_base.append(result.baseline_scores is not None)
-            shape.append(isinstance(result.attributions, tuple))
-            base = result.baseline_scores
-            base = base if base is not None else result.scores
-            return (*as_flat(result.attributions), result.scores, base)
-
-        tensors = [*flat_in, targets, *(p for parts in flat_extras for p in parts)]
-        outputs = engine.run_on_replicas(self.strategy, replica, *tensors)
-        attributions = outputs[:-2]
-        attributions = tuple(attributions) if shape[0] else attributions[0]
-        base = outputs[-1] if all(has_base) else None
-        return BatchResult(attributions, outputs[-2], base)
-
-    def _run(
-        self, flat: list[np.ndarray], weights: np.ndarray, extras: Mapping[str, Any]
-    ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None, bool]:
-        """Every chunk through the method: (flat attributions, scores, base scores, whether
-        the attributions mirror the inputs)."""
-        dtype = next(
-            (x.dtype for x in flat if np.issubdtype(x.dtype, np.floating)), np.dtype(np.float32)
-        )
-        n = len(flat[0])
-        # Each chunk's results go straight into arrays of all N rows, allocated at the first
-        # chunk (layer attributions have the layer's shape): no list of chunks to concatenate,
-        # so peak memory is the inputs, the outputs and one chunk.
-        attributions: list[np.ndarray] = []
-        scores = np.empty(n, dtype=np.float64)
-        base_scores: np.ndarray | None = np.empty(n, dtype=np.float64)
-        mirrored = True
-        start, runner = 0, self  # runner: self, or a copy with a smaller batch_size after OOM
-        while start < n:
-            rows = slice(start, min(start + runner.batch_size, n))
-            inputs = _unflat([tf.constant(x[rows]) for x in flat])
-            targets = tf.constant(weights[rows])
-            batch_extras = {
-                k: tf.nest.map_structure(lambda a, r=rows: _extra_tensor(a[r], dtype), v)
-                for k, v in extras.items()
-            }
-            try:
-                if runner.strategy is None:
-                    result = runner.run_batch(inputs, targets, batch_extras)
-                else:
-                    result = runner._batch_on_replicas(inputs, targets, batch_extras)
-            except tf.errors.ResourceExhaustedError as error:
-                if rows.stop - rows.start == 1:
-                    raise _in_rows(self, error, rows) from error
-                runner = attrs.evolve(runner, batch_size=(rows.stop - rows.start) // 2)
-                continue
-            except XaikitError:
-                raise
-            except Exception as error:
-                raise _in_rows(self, error, rows) from error
-            start = rows.stop
-            got = as_flat(result.attributions)
-            mirrored = isinstance(result.attributions, tuple) or len(flat) == 1
-            if not attributions:
-                attributions = [np.empty((n, *part.shape[1:]), dtype) for part in got]
-            for out, part in zip(attributions, got, strict=True):
-                out[rows] = np.asarray(part)
-            scores[rows] = np.asarray(result.scores)
-            if result.baseline_scores is None:
-                base_scores = None
-            elif base_scores is not None:
-                base_scores[rows] = np.asarray(result.baseline_scores)
-        if runner is not self:
-            warnings.warn(
-                f"batch_size: chunks of {self.batch_size} rows ran out of memory; explained "
-                f"with {runner.batch_size} rows per chunk",
-                ChunkSizeWarning,
-                stacklevel=3,
-            )
-        return attributions, scores.astype(dtype), base_scores, mirrored
