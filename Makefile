@@ -9,6 +9,7 @@ DOCS_STAMP := $(VENV)/.installed-docs
 LINT_STAMP := $(VENV)/.installed-lint
 PLUGINS := $(sort $(wildcard plugins/*/pyproject.toml))
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(PLUGINS))
+# Each plugin is installed with its own `test` extra (reference packages its tests compare with).
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: demo test fuzz lint docs bench bench-quick clean
@@ -19,7 +20,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml $(PLUGINS)
-	$(BIN)/python -m pip install --quiet -e ".[test,viz,beam]" $(addprefix -e ,$(PLUGIN_DIRS))
+	$(BIN)/python -m pip install --quiet -e ".[test,viz,beam]" $(foreach d,$(PLUGIN_DIRS),-e "$(d)[test]")
 	@touch $@
 
 # The docs toolchain (mkdocs, material, mkdocstrings) only for `make docs`, once.

@@ -224,7 +224,8 @@ def test_a_method_compiled_before_wrapping_still_gets_dropout(image_model, image
 
 
 def test_a_model_without_dropout_is_refused():
-    model, _ = xaikit.testing.conformance_models()["tabular"]
+    inputs = keras.Input((6,))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
     with pytest.raises(InputError, match="model: mc_dropout found no dropout layer"):
         MCDropout(xaikit.Saliency(model))
 
