@@ -25,6 +25,9 @@ BENIGN = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
     r"|I0000 "
     r"|E0000 \S+ +\d+ cuda_\w+\.cc:\d+\] failed call to cuInit"
+    # Keras' training input pipeline on TensorFlow 2.21: an attribute the runtime ignores.
+    r"|E0000 \S+ +\d+ node_def_util\.cc:\d+\] NodeDef mentions attribute "
+    r"use_unbounded_threadpool"
     r"|To enable the following instructions: .* rebuild TensorFlow)"
 )
 

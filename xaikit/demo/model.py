@@ -8,6 +8,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from .._startup import quiet_startup
 from .data import DemoData
 
 __all__ = ["build_model", "train_model"]
@@ -62,15 +63,16 @@ def train_model(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    model.fit(
-        data.inputs,
-        data.labels,
-        batch_size=32,
-        epochs=epochs,
-        shuffle=True,
-        verbose=0,
-        callbacks=list(callbacks),
-    )
+    with quiet_startup():  # fit's input pipeline logs a harmless E0000 line per model
+        model.fit(
+            data.inputs,
+            data.labels,
+            batch_size=32,
+            epochs=epochs,
+            shuffle=True,
+            verbose=0,
+            callbacks=list(callbacks),
+        )
     return model
 
 

@@ -20,6 +20,7 @@ import attrs
 import keras
 import numpy as np
 
+from .._startup import quiet_startup
 from .data import _shape_mask
 
 __all__ = [
@@ -226,7 +227,8 @@ def train(data: TextData | PairData, *, epochs: int, seed: int = 0) -> Any:
         )
         x = dict(data.inputs)
     model.compile(optimizer=keras.optimizers.Adam(5e-3), loss="sparse_categorical_crossentropy")
-    model.fit(x, data.labels, batch_size=32, epochs=epochs, shuffle=True, verbose=0)
+    with quiet_startup():  # fit's input pipeline logs a harmless E0000 line per model
+        model.fit(x, data.labels, batch_size=32, epochs=epochs, shuffle=True, verbose=0)
     return model
 
 
