@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import contextvars
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -53,7 +51,7 @@ from .model import declared_num_outputs, select_output
 from .operators import Operator
 from .reducers import Reducer, apply_reducer
 from .registry import name_of, resolve_operator, resolve_reducer
-from .structure import Form, model_call_structure
+from .structure import calling_with, form_key, pack_for_model
 from .validators import positive_int
 
 __all__ = [
@@ -66,10 +64,6 @@ __all__ = [
     "reducer_field",
     "as_flat",
 ]
-
-#: The form the current ``explain`` call's inputs came in: how a model that declares no
-#: inputs (subclassed) is called with the flat inputs.
-_FORM: contextvars.ContextVar[Form | None] = contextvars.ContextVar("xaikit_form", default=None)
 
 #: A kernel builder: ``build(model, operator, sample_shape, num_outputs, dtype) -> callable``.
 KernelBuilder = Callable[[Any, Operator, tuple, int, tf.DType], Any]
@@ -202,10 +196,7 @@ class Explainer(abc.ABC):
 
     def pack_for_model(self, flat: Sequence[Any]) -> Any:
         """Flat inputs (model input order) in the structure the model is called with."""
-        struct = model_call_structure(self.model)
-        if struct is not None:
-            return keras.tree.pack_sequence_as(struct, list(flat))
-        return (_FORM.get() or Form()).pack(list(flat))
+        return pack_for_model(self.model, flat)
 
     def attributes_inputs(self) -> bool:
         """Whether the attributions have the inputs' shapes (False when a method attributes
@@ -261,7 +252,7 @@ class Explainer(abc.ABC):
 
     def _form_key(self) -> Any:
         """What the model's call structure depends on beyond the model (subclassed models)."""
-        return None if model_call_structure(self.model) is not None else _FORM.get() or Form()
+        return form_key(self.model)
 
     def gradients(self, inputs: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Compiled gradients of the explained scores: ``(grads (n, ...), scores (n,))``."""
@@ -321,11 +312,8 @@ class Explainer(abc.ABC):
         call = prepare_call(
             self.model, inputs, targets, operator, self.predict, label, self.scored_model
         )
-        token = _FORM.set(call.form)
-        try:
+        with calling_with(call.form):
             return self._explain(call)
-        finally:
-            _FORM.reset(token)
 
     def _explain(self, call: Any) -> Explanation:
         flat, weights = call.flat, call.weights

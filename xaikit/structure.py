@@ -9,7 +9,9 @@ model is the structure of one array: ``[x]`` flat, packed back to ``x``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -20,6 +22,9 @@ import tensorflow as tf
 from .errors import InputError
 
 __all__ = [
+    "calling_with",
+    "pack_for_model",
+    "form_key",
     "InputSpec",
     "Form",
     "input_specs",
@@ -82,6 +87,38 @@ def model_call_structure(model: Any) -> Any | None:
     if not inputs:
         return None
     return inputs[0] if len(inputs) == 1 else list(inputs)
+
+
+#: The form the current call's inputs came in (set by ``explain`` and by a metric's call):
+#: how a model that declares no inputs (subclassed) is called with the flat inputs.
+_CALL_FORM: contextvars.ContextVar[Form | None] = contextvars.ContextVar(
+    "xaikit_call_form", default=None
+)
+
+
+@contextlib.contextmanager
+def calling_with(form: Form) -> Iterator[None]:
+    """Make ``form`` the current call's form while the block runs (nested calls restore)."""
+    token = _CALL_FORM.set(form)
+    try:
+        yield
+    finally:
+        _CALL_FORM.reset(token)
+
+
+def pack_for_model(model: Any, flat: Sequence[Any]) -> Any:
+    """Flat inputs (model input order) in the structure ``model`` is called with: its declared
+    call structure, else the form of the current call."""
+    struct = model_call_structure(model)
+    if struct is not None:
+        return keras.tree.pack_sequence_as(struct, list(flat))
+    return (_CALL_FORM.get() or Form()).pack(list(flat))
+
+
+def form_key(model: Any) -> Any:
+    """What calling ``model`` depends on beyond the model itself (a kernel-cache key part):
+    None for a model that declares its inputs, else the current call's form."""
+    return None if model_call_structure(model) is not None else _CALL_FORM.get() or Form()
 
 
 def input_specs(model: Any) -> tuple[InputSpec, ...] | None:

@@ -14,12 +14,10 @@ O(batch_size x input size) whatever the number of samples and perturbations.
 from __future__ import annotations
 
 import abc
-import contextvars
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -32,16 +30,10 @@ from ..kernels import KernelCache
 from ..model import select_output
 from ..operators import Operator
 from ..registry import resolve_operator
-from ..structure import Form, input_specs, model_call_structure
+from ..structure import calling_with, form_key, input_specs, pack_for_model
 from ..validators import positive_int, positive_number
 from ._records import MetricInputs, MetricResult
 from ._structure import structured_attributions
-
-#: The form the current call's inputs came in: how a model that declares no inputs
-#: (subclassed) is called with the flat inputs.
-_FORM: contextvars.ContextVar[Form | None] = contextvars.ContextVar(
-    "xaikit_metric_form", default=None
-)
 
 __all__ = [
     "Metric",
@@ -152,11 +144,8 @@ class Metric(abc.ABC):
                 which argument, or which input, what was expected and what came).
         """
         data = self.prepare(inputs, targets, attributions)
-        token = _FORM.set(data.form)
-        try:
+        with calling_with(data.form):
             return self.compute(data)
-        finally:
-            _FORM.reset(token)
 
     def prepare(self, inputs: Any, targets: Any = None, attributions: Any = None) -> MetricInputs:
         """Coerce and validate a call's arguments (see :meth:`__call__`), through the same
@@ -185,11 +174,8 @@ class Metric(abc.ABC):
                 self.scored_model, call.inputs, targets, operator, self.predict, label
             )
         if attributions is None:
-            token = _FORM.set(call.form)
-            try:
+            with calling_with(call.form):
                 attributions = self.explain(call.form.pack(call.flat), recorded).attributions
-            finally:
-                _FORM.reset(token)
         values, features = structured_attributions(
             attributions, call.flat, input_specs(self.model), call.names
         )
@@ -242,13 +228,10 @@ class Metric(abc.ABC):
 
     def pack_for_model(self, flat: Sequence[Any]) -> Any:
         """Flat inputs (model input order) in the structure the model is called with."""
-        struct = model_call_structure(self.model)
-        if struct is not None:
-            return keras.tree.pack_sequence_as(struct, list(flat))
-        return (_FORM.get() or Form()).pack(list(flat))
+        return pack_for_model(self.model, flat)
 
     def _form_key(self) -> Any:
-        return None if model_call_structure(self.model) is not None else _FORM.get() or Form()
+        return form_key(self.model)
 
     # ------------------------------------------------------------------ model evaluation
     def row_scores(
