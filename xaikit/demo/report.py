@@ -15,8 +15,8 @@ from .. import viz
 from .._json import jsonable
 from ..viz._mpl import pyplot
 from .data import DemoData
+from .records import KindRun, MethodRun
 from .report_structured import TASKS, per_input_summary, task_html, write_task
-from .runner import KindRun, MethodRun
 
 __all__ = ["write_report", "summary"]
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import viz
-from .runner import KindRun, MethodRun
+from .records import KindRun, MethodRun
 from .structured import PairData, TextData
 
 __all__ = ["TASKS", "write_task", "task_html", "per_input_summary"]

@@ -19,7 +19,7 @@ from xaikit.capabilities import describe_kinds
 
 from .data import MAKERS, DemoData
 from .model import accuracy, train_model
-from .structured import PairData, TextData
+from .records import FULL, KINDS, QUICK, KindRun, MethodRun, Settings
 
 __all__ = [
     "KINDS",
@@ -30,132 +30,17 @@ __all__ = [
     "KindRun",
     "relevance_mass",
     "method_params",
+    "run_methods",
     "explain_kind",
     "run",
 ]
 
-
-@attrs.frozen
-class Settings:
-    """How big the demo is.
-
-    Attributes:
-        train: kind -> (training samples, epochs).
-        explained: kind -> how many held-out samples are explained and drawn.
-        test_samples: held-out samples per kind (for the accuracy).
-        metric_kinds: the kinds whose explanations are also scored with metrics.
-    """
-
-    train: Mapping[str, tuple[int, int]]
-    explained: Mapping[str, int]
-    test_samples: int = 300
-    metric_kinds: tuple[str, ...] = ("image", "series", "tabular")
-
-
-#: Every kind the demo runs: the one-input data sets, then the structured tasks (token ids
-#: at their embedding, a model of two inputs; see :mod:`xaikit.demo.structured`).
-KINDS: tuple[str, ...] = ("image", "series", "tabular", "text", "two_input")
-
-#: What ``xaikit demo`` runs (well under a minute on two CPU cores).
-FULL = Settings(
-    train={
-        "image": (1500, 8),
-        "series": (1200, 10),
-        "tabular": (800, 20),
-        "text": (600, 8),
-        "two_input": (800, 10),
-    },
-    explained={"image": 6, "series": 4, "tabular": 4, "text": 8, "two_input": 4},
-)
-#: A smaller run for tests.
-QUICK = Settings(
-    train={
-        "image": (400, 6),
-        "series": (400, 8),
-        "tabular": (300, 15),
-        "text": (300, 6),
-        "two_input": (400, 8),
-    },
-    explained={"image": 4, "series": 2, "tabular": 2, "text": 4, "two_input": 2},
-    test_samples=100,
-    metric_kinds=("image",),
-)
 
 #: Parameters the demo passes to built-in methods (plugins get their defaults, plus a seed).
 DEMO_PARAMS: dict[str, dict[str, Any]] = {
     "integrated_gradients": {"steps": 64},
     "random_baseline_ig": {"steps": 32, "num_runs": 8},
 }
-
-
-@attrs.frozen(eq=False)
-class MethodRun:
-    """One method on one kind of data: its attributions and scores, or why it failed.
-
-    Attributes:
-        name, plugin: the registered name and the plugin providing it.
-        params: every parameter the method ran with (those passed, on failure).
-        explanation: the Explanation, None on failure.
-        error: one line, ``Type: message``, on failure.
-        relevance_mass: (N,) share of ``|attributions|`` inside the relevant region.
-        area: (N,) the relevant region's share of the attribution map.
-        seconds: wall time of ``explain``.
-        metrics: metric name -> MetricResult, for the metrics that ran.
-        metric_errors: metric name -> its error, for the metrics that failed.
-        metrics_error: why no metric ran at all (e.g. not computed in this run).
-        skipped: why the method did not run although nothing failed: it declares that it
-            does not explain this kind of data (e.g. ``"not applicable (images only)"``).
-        per_input: for a model of several inputs, input name -> its ``mass`` and ``area``
-            (N,) within that input and its ``share`` (N,) of the total ``|attribution|``.
-    """
-
-    name: str
-    plugin: str
-    params: Mapping[str, Any]
-    explanation: Any = None
-    error: str | None = None
-    relevance_mass: np.ndarray | None = None
-    area: np.ndarray | None = None
-    seconds: float = 0.0
-    metrics: Mapping[str, Any] = attrs.field(factory=dict)
-    metric_errors: Mapping[str, str] = attrs.field(factory=dict)
-    metrics_error: str | None = None
-    skipped: str | None = None
-    per_input: Mapping[str, Mapping[str, np.ndarray]] = attrs.field(factory=dict)
-
-    @property
-    def mean_mass(self) -> float:
-        """The mean relevance mass over the samples (NaN when the method did not run)."""
-        return float("nan") if self.relevance_mass is None else float(self.relevance_mass.mean())
-
-    @property
-    def mean_area(self) -> float:
-        """The mean area of the relevant region (NaN when the method did not run)."""
-        return float("nan") if self.area is None else float(self.area.mean())
-
-
-@attrs.frozen(eq=False)
-class KindRun:
-    """A trained model on one kind of data and every method's explanations of a few samples.
-
-    Attributes:
-        data: the explained samples (with their relevant masks).
-        probabilities: (N, K) the model's outputs on them.
-        accuracy: on a held-out test set.
-        train_seconds: wall time of training.
-        methods: one :class:`MethodRun` per registered method.
-        model: the trained Keras model.
-        epoch_maps: for the image kind, step -> (N, H, W) saliency of the explained samples
-            before training (step 0) and after each epoch, from an ExplainCallback.
-    """
-
-    data: DemoData | TextData | PairData
-    probabilities: np.ndarray
-    accuracy: float
-    train_seconds: float
-    methods: Sequence[MethodRun]
-    model: Any = attrs.field(repr=False)
-    epoch_maps: Mapping[int, np.ndarray] = attrs.field(factory=dict, repr=False)
 
 
 def relevance_mass(attributions: Any, relevant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -271,6 +156,60 @@ def _metrics(
     return results, errors, None
 
 
+def run_methods(
+    model: Any,
+    inputs: Any,
+    labels: np.ndarray,
+    kind: str,
+    measure: Callable[[Any], Mapping[str, Any]],
+    *,
+    seed: int = 0,
+    methods: Sequence[str] | None = None,
+    extra_params: Mapping[str, Any] | None = None,
+) -> list[tuple[MethodRun, Any]]:
+    """Explain ``inputs`` (their true ``labels``) with each method that applies to ``kind``.
+
+    Every registered method (or each of ``methods``) is built with the demo's parameters plus
+    ``extra_params``, seeded, and run; ``measure(explanation)`` gives the record's further
+    fields (relevance mass, ...). A method that does not apply is recorded as skipped, one
+    that fails with its error, never raised.
+
+    Returns:
+        ``(record, explainer)`` per method; the explainer is None when it did not run.
+    """
+    entries = xaikit.get_registry().entries("methods")
+    out: list[tuple[MethodRun, Any]] = []
+    for name in list(entries) if methods is None else list(methods):
+        entry = entries.get(name)
+        if entry is None:
+            error = f"UnknownNameError: no method {name!r}"
+            out.append((MethodRun(name, "?", {}, error=error), None))
+            continue
+        params = {**method_params(name), **(extra_params or {})}
+        skip = not_applicable(entry.obj, kind)
+        if skip is not None:
+            out.append((MethodRun(name, entry.plugin, params, skipped=skip), None))
+            continue
+        start = time.perf_counter()
+        try:
+            explainer = seeded(xaikit.get_explainer(name, model, **params), seed)
+            explanation = explainer.explain(inputs, labels)
+            fields = dict(measure(explanation))
+        except Exception as error:  # noqa: BLE001 - one failing method must not stop the demo
+            out.append((MethodRun(name, entry.plugin, params, error=_one_line(error)), None))
+            continue
+        record = MethodRun(
+            name,
+            entry.plugin,
+            dict(explanation.params),
+            explanation=explanation,
+            seconds=time.perf_counter() - start,
+            **fields,
+        )
+        out.append((record, explainer))
+    return out
+
+
 def explain_kind(
     model: Any,
     data: DemoData,
@@ -286,50 +225,27 @@ def explain_kind(
         data: the samples to explain.
         seed: passed to methods with a ``seed`` parameter.
         methods: names to run (default: every registered method).
-        metrics: also score each method with ``xaikit.metrics.evaluate`` when it exists.
+        metrics: also score each method with ``xaikit.metrics.evaluate``.
     """
-    entries = xaikit.get_registry().entries("methods")
-    names = list(entries) if methods is None else list(methods)
+
+    def measure(explanation: Any) -> dict[str, Any]:
+        mass, area = relevance_mass(explanation.attributions, data.relevant)
+        return {"relevance_mass": mass, "area": area}
+
     runs = []
-    for name in names:
-        entry = entries.get(name)
-        if entry is None:
-            runs.append(MethodRun(name, "?", {}, error=f"UnknownNameError: no method {name!r}"))
-            continue
-        params = method_params(name)
-        skip = not_applicable(entry.obj, data.kind)
-        if skip is not None:
-            runs.append(MethodRun(name, entry.plugin, params, skipped=skip))
-            continue
-        start = time.perf_counter()
-        try:
-            explainer = seeded(xaikit.get_explainer(name, model, **params), seed)
-            explanation = explainer.explain(data.inputs, data.labels)
-            params = dict(explanation.params)
-            mass, area = relevance_mass(explanation.attributions, data.relevant)
-        except Exception as error:  # noqa: BLE001 - one failing method must not stop the demo
-            runs.append(MethodRun(name, entry.plugin, params, error=_one_line(error)))
-            continue
-        seconds = time.perf_counter() - start
-        features = int(np.prod(explanation.attributions.shape[1:]))
-        done = (
-            _metrics(explainer, data, features) if metrics else ({}, {}, "not computed in this run")
-        )
-        scores, failed, why = done
-        runs.append(
-            MethodRun(
-                name,
-                entry.plugin,
-                params,
-                explanation=explanation,
-                relevance_mass=mass,
-                area=area,
-                seconds=seconds,
-                metrics=scores,
-                metric_errors=failed,
-                metrics_error=why,
+    ran = run_methods(
+        model, data.inputs, data.labels, data.kind, measure, seed=seed, methods=methods
+    )
+    for record, explainer in ran:
+        if explainer is not None:
+            features = int(np.prod(record.explanation.attributions.shape[1:]))
+            scores, failed, why = (
+                _metrics(explainer, data, features)
+                if metrics
+                else ({}, {}, "not computed in this run")
             )
-        )
+            record = attrs.evolve(record, metrics=scores, metric_errors=failed, metrics_error=why)
+        runs.append(record)
     return runs
 
 

@@ -12,20 +12,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 
-import xaikit
-
-from .runner import (
-    KindRun,
-    MethodRun,
-    Settings,
-    _one_line,
-    method_params,
-    not_applicable,
-    relevance_mass,
-    seeded,
-)
+from .records import KindRun, MethodRun, Settings
+from .runner import relevance_mass, run_methods
 from .structured import EMBEDDING, PairData, TextData, image_table, predict, sentences, train
 
 __all__ = ["TASKS", "per_input_mass", "explain_task", "run_task"]
@@ -85,48 +76,24 @@ def explain_task(
     Token ids are explained at the model's embedding (``layer="embedding"``,
     ``reducer="sum"``: one score per token); the two inputs are explained together.
     """
-    entries = xaikit.get_registry().entries("methods")
-    names = list(entries) if methods is None else list(methods)
     x = data.inputs if isinstance(data, TextData) else dict(data.inputs)
     extra = {"layer": EMBEDDING, "reducer": "sum"} if isinstance(data, TextData) else {}
-    runs = []
-    for name in names:
-        entry = entries.get(name)
-        if entry is None:
-            runs.append(MethodRun(name, "?", {}, error=f"UnknownNameError: no method {name!r}"))
-            continue
-        params = {**method_params(name), **extra}
-        skip = not_applicable(entry.obj, data.kind)
-        if skip is not None:
-            runs.append(MethodRun(name, entry.plugin, params, skipped=skip))
-            continue
-        start = time.perf_counter()
-        try:
-            explainer = seeded(xaikit.get_explainer(name, model, **params), seed)
-            explanation = explainer.explain(x, data.labels)
-            params = dict(explanation.params)
-            parts: dict[str, dict[str, np.ndarray]] = {}
-            if isinstance(data, TextData):
-                mass, area = relevance_mass(explanation.attributions, data.relevant)
-            else:
-                mass, area, parts = per_input_mass(explanation.attributions, data.relevant)
-        except Exception as error:  # noqa: BLE001 - one failing method must not stop the demo
-            runs.append(MethodRun(name, entry.plugin, params, error=_one_line(error)))
-            continue
-        runs.append(
-            MethodRun(
-                name,
-                entry.plugin,
-                params,
-                explanation=explanation,
-                relevance_mass=mass,
-                area=area,
-                seconds=time.perf_counter() - start,
-                metrics_error=NO_METRICS,
-                per_input=parts,
-            )
-        )
-    return runs
+
+    def measure(explanation: Any) -> dict[str, Any]:
+        parts: dict[str, dict[str, np.ndarray]] = {}
+        if isinstance(data, TextData):
+            mass, area = relevance_mass(explanation.attributions, data.relevant)
+        else:
+            mass, area, parts = per_input_mass(explanation.attributions, data.relevant)
+        return {"relevance_mass": mass, "area": area, "per_input": parts}
+
+    ran = run_methods(
+        model, x, data.labels, data.kind, measure, seed=seed, methods=methods, extra_params=extra
+    )
+    return [
+        record if explainer is None else attrs.evolve(record, metrics_error=NO_METRICS)
+        for record, explainer in ran
+    ]
 
 
 def _log_line(kind: str, item: MethodRun) -> str:
