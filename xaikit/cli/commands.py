@@ -69,8 +69,8 @@ def _explainer(
     return explainer, entry
 
 
-def _prepare(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    """The model, its inputs (one array, or a dict by input name) and the targets."""
+def _import_modules(args: argparse.Namespace) -> None:
+    """Import the ``--import`` modules (their plugins register), if custom code is allowed."""
     for module in args.import_ or ():
         if not args.allow_custom_code:
             raise CliError("--import runs a module's code: add --allow-custom-code to allow it")
@@ -78,6 +78,11 @@ def _prepare(args: argparse.Namespace) -> tuple[Any, Any, Any]:
             importlib.import_module(module)
         except Exception as error:  # noqa: BLE001 - any import failure is one line
             raise CliError(f"--import: cannot import {module!r}: {one_line(error)}") from error
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """The model, its inputs (one array, or a dict by input name) and the targets."""
+    _import_modules(args)
     model = load_model(args.model, allow_custom_code=args.allow_custom_code)
     inputs = load_inputs(args.inputs, model, "--inputs")
     targets = load_targets(args.targets)

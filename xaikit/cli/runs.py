@@ -153,17 +153,11 @@ def write_overlays(run: Run, source: Source, folder: Path) -> int:
 
 def cmd_explain_data(args: argparse.Namespace) -> int:
     """``xaikit explain --data``: stream the data into a resumable Zarr store at ``--out``."""
-    from .commands import _explainer, _show_progress
+    from .commands import _explainer, _import_modules, _show_progress
 
     if args.plot:
         raise CliError("--plot draws --inputs; with --data, use --overlays (one PNG per image)")
-    for module in args.import_ or ():
-        if not args.allow_custom_code:
-            raise CliError("--import runs a module's code: add --allow-custom-code to allow it")
-        try:
-            importlib.import_module(module)
-        except Exception as error:  # noqa: BLE001 - any import failure is one line
-            raise CliError(f"--import: cannot import {module!r}: {one_line(error)}") from error
+    _import_modules(args)
     model = load_model(args.model, allow_custom_code=args.allow_custom_code)
     explainer, _entry = _explainer(args, model)
     source = load_source(args, model)
