@@ -16,21 +16,18 @@ from .._json import jsonable
 from ..viz._mpl import pyplot
 from .data import DemoData
 from .records import KindRun, MethodRun
-from .report_structured import TASKS, per_input_summary, task_html, write_task
+from .report_structured import (
+    TASKS,
+    per_input_summary,
+    sample_titles,
+    task_html,
+    write_task,
+)
 
 __all__ = ["write_report", "summary"]
 
 #: How many samples share one row of pictures, per kind.
 _COLUMNS = {"image": 6, "series": 2, "tabular": 4}
-
-
-def _titles(run: KindRun) -> list[str]:
-    names = run.data.class_names
-    predicted = run.probabilities.argmax(axis=-1)
-    return [
-        f"true {names[label]} | predicted {names[guess]} {run.probabilities[i, guess]:.2f}"
-        for i, (label, guess) in enumerate(zip(run.data.labels, predicted, strict=True))
-    ]
 
 
 def _picture(run: KindRun, values: Any, path: Path, title: str) -> None:
@@ -40,7 +37,7 @@ def _picture(run: KindRun, values: Any, path: Path, title: str) -> None:
         values,
         data.inputs,
         samples=None,
-        titles=_titles(run),
+        titles=sample_titles(run),
         relevant=data.relevant,
         feature_names=data.feature_names,
         ncols=_COLUMNS[data.kind],

@@ -13,13 +13,14 @@ from .. import viz
 from .records import KindRun, MethodRun
 from .structured import PairData, TextData
 
-__all__ = ["TASKS", "write_task", "task_html", "per_input_summary"]
+__all__ = ["TASKS", "write_task", "task_html", "per_input_summary", "sample_titles"]
 
 #: The kinds this module reports.
 TASKS = ("text", "two_input")
 
 
-def _titles(run: KindRun) -> list[str]:
+def sample_titles(run: KindRun) -> list[str]:
+    """One title per explained sample: its true class, the predicted one and its probability."""
     names = run.data.class_names
     predicted = run.probabilities.argmax(axis=-1)
     return [
@@ -35,7 +36,7 @@ def _pair_picture(run: KindRun, values: Any, path: Path, title: str) -> None:
         values,
         dict(data.inputs),
         samples=None,
-        titles=_titles(run),
+        titles=sample_titles(run),
         relevant=dict(data.relevant),
         feature_names=dict(data.feature_names),
         suptitle=title,
@@ -104,7 +105,7 @@ def _sentences(data: TextData, values: np.ndarray, titles: list[str]) -> str:
 def _text_rows(run: KindRun) -> str:
     data = run.data
     assert isinstance(data, TextData)
-    titles = _titles(run)
+    titles = sample_titles(run)
     rows = [
         "<tr><th>method</th><th>attributions per token (hover for the value)</th>"
         "<th>keyword share</th><th>keyword area</th><th>seconds</th></tr>",
